@@ -1,0 +1,147 @@
+"""The built-in ``world`` backbone: a small CLIP-style video-language model for the Action World.
+
+- Visual tower: a small CNN applied to each frame; its last feature map is the grid of
+  patch tokens ``[P = (S/16)^2, Dv]``; the frame embedding is a linear map of their mean.
+- Clip embedding: mean over frames of the frame embeddings (the standard image-backbone
+  recipe, CLIP4Clip "mean pooling"), hence blind to frame order.
+- Text tower: the frozen pretrained MiniLM (``minilm.py``) with a trained linear
+  projection of its pooled sentence embedding.
+
+Trained by video-text contrastive loss (``world_training.py``); frozen afterwards. Weights
+are a safetensors file next to a JSON config: ``model.safetensors`` + ``config.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from actionkit.backbones.minilm import MINILM_DIM, MiniLMTextTower
+from actionkit.backbones.protocol import TextFeatures, VideoFeatures
+from actionkit.video.transforms import preprocess
+
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+
+
+@dataclass
+class WorldBackboneConfig:
+    image_size: int = 64
+    num_frames: int = 8
+    width: int = 32        # channels of the first conv stage (doubled twice)
+    token_dim: int = 128   # Dv, patch-token width
+    embed_dim: int = 128   # D, joint video-text space
+    text_dim: int = MINILM_DIM
+    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    std: tuple[float, float, float] = (0.25, 0.25, 0.25)
+
+    @staticmethod
+    def from_dict(d: dict) -> "WorldBackboneConfig":
+        known = {f.name for f in fields(WorldBackboneConfig)}
+        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in known}
+        return WorldBackboneConfig(**kw)
+
+
+def _conv(cin: int, cout: int, stride: int, kernel: int = 3, padding: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, kernel, stride, padding), nn.GroupNorm(8, cout), nn.GELU())
+
+
+class FrameEncoder(nn.Module):
+    """Per-frame CNN: pixels [N, 3, S, S] -> patch tokens [N, (S/16)^2, Dv]."""
+
+    def __init__(self, cfg: WorldBackboneConfig):
+        super().__init__()
+        w = cfg.width
+        self.stages = nn.Sequential(
+            _conv(3, w, stride=4, kernel=4, padding=0), _conv(w, w, 1),  # S/4, patchify stem
+            _conv(w, 2 * w, 2), _conv(2 * w, 2 * w, 1),                    # S/8
+            nn.Conv2d(2 * w, cfg.token_dim, 3, 2, 1),                      # S/16
+        )
+        self.norm = nn.LayerNorm(cfg.token_dim)
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        grid = self.stages(pixels)                        # [N, Dv, S/16, S/16]
+        return self.norm(grid.flatten(2).transpose(1, 2))  # [N, P, Dv]
+
+
+class WorldBackbone(nn.Module):
+    """Implements the backbone protocol (``protocol.Backbone``)."""
+
+    name = "world"
+
+    def __init__(self, cfg: WorldBackboneConfig = WorldBackboneConfig(), text_tower: MiniLMTextTower | None = None):
+        super().__init__()
+        self.cfg = cfg
+        self.embed_dim, self.num_frames, self.image_size = cfg.embed_dim, cfg.num_frames, cfg.image_size
+        self.frame_encoder = FrameEncoder(cfg)
+        self.visual_proj = nn.Linear(cfg.token_dim, cfg.embed_dim)
+        self.text_proj = nn.Linear(cfg.text_dim, cfg.embed_dim)
+        self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+        self._text_tower = text_tower  # frozen, not part of the state dict
+
+    @property
+    def text_tower(self) -> MiniLMTextTower:
+        if self._text_tower is None:
+            self._text_tower = MiniLMTextTower(device=self.logit_scale.device)
+        return self._text_tower
+
+    # -- video ---------------------------------------------------------------------------
+    def preprocess(self, frames: torch.Tensor) -> torch.Tensor:
+        """uint8 [..., 3, H, W] -> float [..., 3, S, S] normalised."""
+        return preprocess(frames, self.cfg.image_size, self.cfg.mean, self.cfg.std)
+
+    def encode_frames(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """pixels [B, T, 3, S, S] -> (patch tokens [B, T, P, Dv], frame embeddings [B, T, D])."""
+        b, t = pixels.shape[:2]
+        tokens = self.frame_encoder(pixels.flatten(0, 1))      # [B*T, P, Dv]
+        pooled = self.visual_proj(tokens.mean(dim=1))          # [B*T, D]
+        return tokens.unflatten(0, (b, t)), pooled.unflatten(0, (b, t))
+
+    def encode_video(self, pixels: torch.Tensor) -> VideoFeatures:
+        tokens, frame_pooled = self.encode_frames(pixels)
+        video = F.normalize(frame_pooled.mean(dim=1), dim=-1)  # order-blind mean over T
+        return VideoFeatures(frame_tokens=tokens, frame_pooled=frame_pooled, video=video)
+
+    # -- text ----------------------------------------------------------------------------
+    def project_text(self, sentence: torch.Tensor) -> torch.Tensor:
+        """MiniLM sentence embeddings [B, 384] -> joint space [B, D], L2-normalised."""
+        return F.normalize(self.text_proj(sentence), dim=-1)
+
+    def encode_text(self, texts: list[str]) -> TextFeatures:
+        tokens, mask, sentence = self.text_tower.encode(texts)
+        return TextFeatures(tokens=tokens, mask=mask, pooled=self.project_text(sentence))
+
+    # -- weights -------------------------------------------------------------------------
+    def save(self, directory: Path | str, extra: dict | None = None) -> None:
+        """Write ``model.safetensors`` and ``config.json`` atomically into ``directory``."""
+        from actionkit.report.io import write_json_atomic
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = directory / (WEIGHTS_FILE + ".tmp")
+        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+        save_file(state, str(tmp))
+        tmp.replace(directory / WEIGHTS_FILE)
+        write_json_atomic(directory / CONFIG_FILE, {"backbone": "world", **asdict(self.cfg), **(extra or {})})
+
+    @staticmethod
+    def load(directory: Path | str, device: str | torch.device = "cpu") -> "WorldBackbone":
+        directory = Path(directory)
+        weights, config = directory / WEIGHTS_FILE, directory / CONFIG_FILE
+        if not weights.is_file() or not config.is_file():
+            raise FileNotFoundError(
+                f"no world backbone checkpoint in {directory} (looked for {WEIGHTS_FILE} and "
+                f"{CONFIG_FILE}); train one with `actionkit backbone train --data DIR --out {directory}`"
+            )
+        cfg = WorldBackboneConfig.from_dict(json.loads(config.read_text()))
+        model = WorldBackbone(cfg)
+        model.load_state_dict(load_file(str(weights)))
+        model.requires_grad_(False)
+        return model.eval().to(device)

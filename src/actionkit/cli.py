@@ -1,0 +1,163 @@
+"""``actionkit <command>``: the command line. Each command is a thin wrapper over the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+log = logging.getLogger("actionkit")
+
+
+def _manifest_and_root(data: str, videos: str | None) -> tuple[Path, Path]:
+    """``--data`` is a folder holding manifest.jsonl, or a manifest file; videos default to its folder."""
+    path = Path(data)
+    manifest = path / "manifest.jsonl" if path.is_dir() else path
+    return manifest, Path(videos) if videos else manifest.parent
+
+
+def cmd_world_generate(args: argparse.Namespace) -> int:
+    from actionkit.world.generate import WorldConfig, generate_world
+
+    cfg = WorldConfig(seed=args.seed, num_frames=args.frames, size=args.size, fps=args.fps, codec=args.codec)
+    s = generate_world(args.out, args.n, cfg, workers=args.workers, progress=not args.no_progress)
+    print(f"{args.out}: {s.n} clips ({s.written} written, {s.existing} already there, {len(s.failed)} failed); "
+          f"manifest {Path(args.out) / 'manifest.jsonl'}")
+    for cid, reason in s.failed[:20]:
+        print(f"  failed {cid}: {reason}")
+    return 1 if s.failed else 0
+
+
+def cmd_backbone_train(args: argparse.Namespace) -> int:
+    from actionkit.backbones.world_training import WorldTrainConfig, train_world_backbone
+
+    cfg = WorldTrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                           workers=args.workers, device=args.device)
+    out = args.out or str(Path(args.data) / "backbone")
+    summary = train_world_backbone(args.data, out, cfg=cfg, progress=not args.no_progress)
+    print(json.dumps(summary, indent=2))
+    print(f"saved the world backbone to {out}")
+    return 0
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    from actionkit.backbones.load import load_backbone
+    from actionkit.data.manifest import read_manifest
+    from actionkit.probes.actionbench import run_actionbench
+    from actionkit.report import probe_table_markdown, write_json_atomic
+
+    start = time.time()
+    manifest, root = _manifest_and_root(args.data, args.videos)
+    weights = args.weights or (manifest.parent / "backbone" if args.backbone == "world" else None)
+    model = load_backbone(args.backbone, weights, device=args.device)
+    records = read_manifest(manifest, split=None if args.split == "all" else args.split)
+    if not records:
+        raise ValueError(f"{manifest}: no clips in split {args.split!r}")
+    result = run_actionbench(model, records, root, batch_size=args.batch_size, workers=args.workers,
+                             progress=not args.no_progress, device=args.device)
+    report = {
+        "split": args.split, "wall_seconds": round(time.time() - start, 2), "n_clips": result.n_clips,
+        "skipped": len(result.skipped), "models": {args.backbone: result.to_dict()},
+        "skipped_items": [s.to_dict() for s in result.skipped],
+    }
+    out = Path(args.out) if args.out else manifest.parent / f"probe_{args.backbone.replace(':', '_')}_{args.split}.json"
+    write_json_atomic(out, report)
+    print(probe_table_markdown(report["models"]))
+    print(f"\n{result.n_clips} clips scored, {len(result.skipped)} skipped; chance = 0.50; JSON: {out}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from actionkit.demo import DemoConfig, run_demo
+    from actionkit.report import probe_table_markdown
+
+    cfg = DemoConfig(seed=args.seed, workers=args.workers)
+    if args.quick:
+        cfg = cfg.quick()
+    if args.n is not None:
+        cfg.n = args.n
+    if args.epochs is not None:
+        cfg.epochs = args.epochs
+    out = Path(args.out) if args.out else Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+    report = run_demo(out, cfg, progress=not args.no_progress)
+    print(probe_table_markdown(report["models"]))
+    print(f"\nsplit {report['split']}: {report['n_clips']} clips, {report['skipped']} skipped, "
+          f"{report['wall_seconds']:.0f} s; chance = 0.50")
+    print(f"report: {out / 'report.md'}, {out / 'report.json'}, {out / 'probe_accuracy.png'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--workers", type=int, default=2, help="decoding/rendering worker processes")
+    common.add_argument("--no-progress", action="store_true", help="no progress bars")
+    common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+
+    parser = argparse.ArgumentParser(prog="actionkit", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    world = sub.add_parser("world", help="the procedural Action World").add_subparsers(dest="world_command", required=True)
+    gen = world.add_parser("generate", parents=[common], help="write clips (.mp4) and manifest.jsonl")
+    gen.add_argument("--n", type=int, default=4000, help="number of clips")
+    gen.add_argument("--out", required=True, help="output folder (rerunning skips finished clips)")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--frames", type=int, default=16, help="frames per clip")
+    gen.add_argument("--size", type=int, default=64, help="frame size in pixels (even)")
+    gen.add_argument("--fps", type=int, default=8)
+    gen.add_argument("--codec", default="libx264", choices=["libx264", "mpeg4"])
+    gen.set_defaults(func=cmd_world_generate)
+
+    backbone = sub.add_parser("backbone", help="the built-in world backbone").add_subparsers(dest="backbone_command", required=True)
+    train = backbone.add_parser("train", parents=[common], help="train it on the Action World train split")
+    train.add_argument("--data", required=True, help="world folder (with manifest.jsonl)")
+    train.add_argument("--out", help="checkpoint folder (default: DATA/backbone)")
+    train.add_argument("--epochs", type=int, default=40)
+    train.add_argument("--batch-size", type=int, default=128)
+    train.add_argument("--lr", type=float, default=3e-3)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--device", default="cpu")
+    train.set_defaults(func=cmd_backbone_train)
+
+    probe = sub.add_parser("probe", parents=[common], help="ActionBench probes: antonym, reversal, object replacement")
+    probe.add_argument("--backbone", default="world", help="backbone name (world)")
+    probe.add_argument("--weights", help="backbone weights (world: checkpoint folder, default DATA/backbone)")
+    probe.add_argument("--data", required=True, help="folder with manifest.jsonl, or a manifest .jsonl file")
+    probe.add_argument("--videos", help="folder the manifest paths are relative to (default: the manifest's folder)")
+    probe.add_argument("--split", default="test", choices=["train", "val", "test", "all"])
+    probe.add_argument("--out", help="JSON output (default: next to the manifest)")
+    probe.add_argument("--batch-size", type=int, default=32)
+    probe.add_argument("--device", default="cpu")
+    probe.set_defaults(func=cmd_probe)
+
+    demo = sub.add_parser("demo", parents=[common], help="generate the world, train the backbone, probe it, report")
+    demo.add_argument("--out", help="output folder (default runs/<timestamp>/; rerunning resumes)")
+    demo.add_argument("--quick", action="store_true", help="the same pipeline, small (under a minute)")
+    demo.add_argument("--n", type=int, help="number of clips (default 5000, quick 240)")
+    demo.add_argument("--epochs", type=int, help="backbone training epochs")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("sentence_transformers", "transformers", "httpx", "huggingface_hub"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    from actionkit.data.manifest import ManifestError
+    from actionkit.video.decode import VideoDecodeError
+    from actionkit.world.generate import WorldConfigMismatch
+
+    try:
+        return args.func(args)
+    except (ManifestError, VideoDecodeError, WorldConfigMismatch, FileNotFoundError, ValueError) as e:
+        print(f"actionkit: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

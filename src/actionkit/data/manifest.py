@@ -1,0 +1,97 @@
+"""Clip records and the JSONL manifest that lists them.
+
+One JSON object per line with at least the fields of ``REQUIRED_FIELDS``; ``path`` is
+relative to the manifest's folder (or absolute). Anything else on the row is kept in
+``ClipRecord.extra``. A malformed row raises ``ManifestError`` naming the file, the line
+and what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REQUIRED_FIELDS: tuple[str, ...] = (
+    "id", "path", "caption", "verb", "antonym_caption", "object_replaced_caption",
+    "object", "colour", "split",
+)
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be read; the message names file, line and problem."""
+
+    def __init__(self, path: Path | str, line: int | None, problem: str):
+        where = f"{path}:{line}" if line is not None else str(path)
+        super().__init__(f"{where}: {problem}")
+        self.path, self.line, self.problem = Path(path), line, problem
+
+
+@dataclass(frozen=True)
+class ClipRecord:
+    id: str
+    path: str
+    caption: str
+    verb: str
+    antonym_caption: str
+    object_replaced_caption: str
+    object: str
+    colour: str
+    split: str
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict:
+        row = {name: getattr(self, name) for name in REQUIRED_FIELDS}
+        return {**row, **self.extra}
+
+    def video_path(self, root: Path | str) -> Path:
+        p = Path(self.path)
+        return p if p.is_absolute() else Path(root) / p
+
+
+def parse_row(row: object, path: Path | str, line: int) -> ClipRecord:
+    if not isinstance(row, dict):
+        raise ManifestError(path, line, f"expected a JSON object, got {type(row).__name__}")
+    missing = [k for k in REQUIRED_FIELDS if k not in row]
+    if missing:
+        raise ManifestError(path, line, f"missing field(s) {', '.join(missing)}")
+    bad = [k for k in REQUIRED_FIELDS if not isinstance(row[k], str) or not row[k]]
+    if bad:
+        raise ManifestError(path, line, f"field(s) {', '.join(bad)} must be non-empty strings")
+    if row["split"] not in SPLITS:
+        raise ManifestError(path, line, f"split {row['split']!r} is not one of {', '.join(SPLITS)}")
+    extra = {k: v for k, v in row.items() if k not in REQUIRED_FIELDS}
+    return ClipRecord(**{k: row[k] for k in REQUIRED_FIELDS}, extra=extra)
+
+
+def read_manifest(path: Path | str, split: str | None = None) -> list[ClipRecord]:
+    """Read every record (or only those of ``split``); blank lines are allowed."""
+    path = Path(path)
+    if not path.is_file():
+        raise ManifestError(path, None, "manifest file not found")
+    records: list[ClipRecord] = []
+    seen: dict[str, int] = {}
+    with path.open(encoding="utf-8") as f:
+        for line_no, text in enumerate(f, start=1):
+            if not text.strip():
+                continue
+            try:
+                row = json.loads(text)
+            except json.JSONDecodeError as e:
+                raise ManifestError(path, line_no, f"not valid JSON ({e.msg} at column {e.colno})") from None
+            record = parse_row(row, path, line_no)
+            if record.id in seen:
+                raise ManifestError(path, line_no, f"duplicate id {record.id!r} (first on line {seen[record.id]})")
+            seen[record.id] = line_no
+            if split is None or record.split == split:
+                records.append(record)
+    return records
+
+
+def write_manifest(path: Path | str, records: list[ClipRecord]) -> None:
+    """Write records as JSONL atomically (temp file, then rename)."""
+    from actionkit.report.io import write_text_atomic
+
+    text = "".join(json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in records)
+    write_text_atomic(path, text)

@@ -1,0 +1,108 @@
+"""Run the three ActionBench probes (Paxion) for a backbone over the clips of a manifest.
+
+For each clip with caption c and video v:
+
+- Action Antonym:      sim(v, c) > sim(v, antonym(c))
+- Video Reversal:      sim(v, c) > sim(reverse(v), c)
+- Object Replacement:  sim(v, c) > sim(v, c with the object swapped)   (control)
+
+Similarities are cosines of the backbone's ``video`` and text ``pooled`` embeddings (or of
+any model that answers the backbone protocol). Clips stream through in batches; an
+unreadable clip is skipped and listed, never fatal.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from actionkit.backbones.protocol import Backbone
+from actionkit.data.clips import SkippedClip, iter_clip_batches
+from actionkit.data.manifest import ClipRecord
+from actionkit.probes.metrics import PROBES, ProbeResult, probe_scores, summarise
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ActionBenchResult:
+    results: dict[str, ProbeResult]
+    n_clips: int                                   # clips that were scored
+    skipped: list[SkippedClip] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {name: self.results[name].to_dict() for name in PROBES}
+
+
+@torch.no_grad()
+def encode_texts(model: Backbone, texts: list[str], batch_size: int = 256) -> dict[str, torch.Tensor]:
+    """Pooled embedding of each distinct text, ``{text: [D]}``."""
+    distinct = list(dict.fromkeys(texts))
+    out: dict[str, torch.Tensor] = {}
+    for i in range(0, len(distinct), batch_size):
+        chunk = distinct[i:i + batch_size]
+        for text, vec in zip(chunk, model.encode_text(chunk).pooled.float().cpu()):
+            out[text] = vec
+    return out
+
+
+@torch.no_grad()
+def encode_clips(model: Backbone, records: list[ClipRecord], root: Path | str, batch_size: int = 32,
+                 workers: int = 2, progress: bool = True, skipped: list[SkippedClip] | None = None,
+                 device: str | torch.device = "cpu") -> tuple[list[int], torch.Tensor, torch.Tensor]:
+    """Clip embeddings of the readable clips and of the same clips reversed in time.
+
+    Returns (indices into ``records``, video [N, D], reversed video [N, D]).
+    """
+    indices, videos, reversed_videos = [], [], []
+    batches = iter_clip_batches(records, root, model.num_frames, transform=model.preprocess,
+                                batch_size=batch_size, workers=workers, desc="probe",
+                                progress=progress, skipped=skipped)
+    for idx, pixels in batches:
+        pixels = pixels.to(device)
+        videos.append(model.encode_video(pixels).video.float().cpu())
+        reversed_videos.append(model.encode_video(pixels.flip(1)).video.float().cpu())
+        indices.extend(idx.tolist())
+    if not indices:
+        return [], torch.empty(0), torch.empty(0)
+    return indices, torch.cat(videos), torch.cat(reversed_videos)
+
+
+def score_actionbench(records: list[ClipRecord], video: torch.Tensor, video_reversed: torch.Tensor,
+                      text: dict[str, torch.Tensor], tie_tol: float = 1e-6) -> dict[str, ProbeResult]:
+    """The three probes from clip embeddings ``[N, D]`` (aligned with ``records``) and text embeddings."""
+    if not records:
+        return {name: summarise(torch.empty(0), []) for name in PROBES}
+
+    def stack(key: str) -> torch.Tensor:
+        return torch.stack([text[getattr(r, key)] for r in records])
+
+    caption, antonym, replaced = stack("caption"), stack("antonym_caption"), stack("object_replaced_caption")
+    scores = probe_scores(
+        sim_caption=(video * caption).sum(-1),
+        sim_antonym=(video * antonym).sum(-1),
+        sim_reversed=(video_reversed * caption).sum(-1),
+        sim_object_replaced=(video * replaced).sum(-1),
+        tie_tol=tie_tol,
+    )
+    verbs = [r.verb for r in records]
+    return {name: summarise(scores[name], verbs) for name in PROBES}
+
+
+def run_actionbench(model: Backbone, records: list[ClipRecord], root: Path | str, batch_size: int = 32,
+                    workers: int = 2, progress: bool = True, tie_tol: float = 1e-6,
+                    device: str | torch.device = "cpu") -> ActionBenchResult:
+    """Decode, embed and score every clip of ``records`` (video paths relative to ``root``)."""
+    skipped: list[SkippedClip] = []
+    indices, video, video_reversed = encode_clips(model, records, root, batch_size, workers, progress,
+                                                  skipped, device)
+    scored = [records[i] for i in indices]
+    texts = [t for r in scored for t in (r.caption, r.antonym_caption, r.object_replaced_caption)]
+    text = encode_texts(model, texts)
+    results = score_actionbench(scored, video, video_reversed, text, tie_tol)
+    if skipped:
+        log.warning("%d of %d clips could not be read and were skipped", len(skipped), len(records))
+    return ActionBenchResult(results=results, n_clips=len(scored), skipped=skipped)

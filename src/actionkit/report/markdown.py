@@ -1,0 +1,82 @@
+"""Markdown rendering of probe results.
+
+``models`` everywhere is {model_name: {probe: ProbeResult.to_dict()}}.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actionkit.probes.metrics import PROBES
+
+PROBE_TITLES: dict[str, str] = {
+    "action_antonym": "Action Antonym",
+    "video_reversal": "Video Reversal",
+    "object_replacement": "Object Replacement",
+}
+
+_MAX_SKIPPED_LISTED = 20
+
+
+def _cell(result: dict[str, Any] | None) -> str:
+    """Format one probe result as ``0.512 [0.47, 0.55]``; missing -> ``-``."""
+    if not result:
+        return "-"
+    lo, hi = result.get("ci95", (0.0, 1.0))
+    return f"{float(result['accuracy']):.3f} [{float(lo):.2f}, {float(hi):.2f}]"
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def probe_table_markdown(models: dict[str, dict[str, dict[str, Any]]]) -> str:
+    """Table with one row per model and one column per probe (accuracy [ci95])."""
+    lines = [
+        _row(["model"] + [PROBE_TITLES[p] for p in PROBES]),
+        _row(["---"] + ["---:"] * len(PROBES)),
+    ]
+    for name, probes in models.items():
+        lines.append(_row([name] + [_cell(probes.get(p)) for p in PROBES]))
+    return "\n".join(lines) + "\n"
+
+
+def per_verb_markdown(models: dict[str, dict[str, dict[str, Any]]], probe: str) -> str:
+    """Table of per-verb accuracy for one probe: rows = verbs (sorted), columns = models."""
+    names = list(models)
+    verbs = sorted({v for m in models.values() for v in (m.get(probe) or {}).get("per_verb", {})})
+    lines = [_row(["verb"] + names), _row(["---"] + ["---:"] * len(names))]
+    for verb in verbs:
+        cells = [verb]
+        for name in names:
+            entry = (models[name].get(probe) or {}).get("per_verb", {}).get(verb)
+            cells.append(f"{float(entry['accuracy']):.3f}" if entry else "-")
+        lines.append(_row(cells))
+    return "\n".join(lines) + "\n"
+
+
+def report_markdown(report: dict[str, Any]) -> str:
+    """Render a report dict {split, wall_seconds, n_clips, skipped, models, ...} as Markdown."""
+    models = report.get("models", {})
+    parts = [
+        "# actionkit report\n",
+        f"split: {report.get('split', '?')} | clips: {report.get('n_clips', 0)} | "
+        f"skipped: {report.get('skipped', 0)} | wall time: "
+        f"{float(report.get('wall_seconds', 0.0)):.1f} s\n",
+        probe_table_markdown(models),
+        "chance = 0.50; ties count 0.5\n",
+    ]
+    for probe in ("action_antonym", "video_reversal"):
+        parts.append(f"## Per verb: {PROBE_TITLES[probe]}\n")
+        parts.append(per_verb_markdown(models, probe))
+    skipped_items = report.get("skipped_items") or []
+    if skipped_items:
+        parts.append(f"## Skipped items ({len(skipped_items)})\n")
+        listed = [
+            f"- {item.get('id', '?')} `{item.get('path', '')}`: {item.get('reason', '')}"
+            for item in skipped_items[:_MAX_SKIPPED_LISTED]
+        ]
+        if len(skipped_items) > _MAX_SKIPPED_LISTED:
+            listed.append(f"- ... and {len(skipped_items) - _MAX_SKIPPED_LISTED} more")
+        parts.append("\n".join(listed) + "\n")
+    return "\n".join(parts)

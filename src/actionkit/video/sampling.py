@@ -1,0 +1,51 @@
+"""TSN-style segment sampling of frame indices."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+_MODES = ("eval", "train")
+
+
+def segment_indices(
+    num_total: int,
+    num_frames: int,
+    mode: str = "eval",
+    rng: np.random.Generator | None = None,
+) -> list[int]:
+    """Pick ``num_frames`` frame indices out of ``num_total`` by uniform segments.
+
+    ``[0, num_total)`` is split into ``num_frames`` equal segments with float
+    boundaries ``i * num_total / num_frames`` (length ``L = num_total / num_frames``).
+
+    * ``mode="eval"``: the centre of each segment, ``floor((i + 0.5) * L)``.
+    * ``mode="train"``: a uniformly random position inside each segment
+      (``floor((i + u) * L)``, ``u ~ U[0, 1)`` drawn from ``rng``; a fresh
+      ``numpy.random.default_rng()`` when ``rng`` is None).
+
+    Videos shorter than N frames repeat frames: when ``num_total < num_frames``
+    the same formula maps several segments onto one frame.
+
+    Returns a list of ``num_frames`` ints in ``[0, num_total - 1]``, non-decreasing.
+    Raises ValueError for ``num_total <= 0``, ``num_frames <= 0`` or an unknown mode.
+    """
+    if num_total <= 0:
+        raise ValueError(f"num_total must be > 0, got {num_total}")
+    if num_frames <= 0:
+        raise ValueError(f"num_frames must be > 0, got {num_frames}")
+    if mode not in _MODES:
+        raise ValueError(f"unknown sampling mode {mode!r}; expected one of {_MODES}")
+
+    last = num_total - 1
+    if mode == "eval":
+        # floor((i + 0.5) * N / T) in exact integer arithmetic.
+        return [min((2 * i + 1) * num_total // (2 * num_frames), last) for i in range(num_frames)]
+
+    gen = rng if rng is not None else np.random.default_rng()
+    offsets = gen.random(num_frames)
+    return [
+        min(math.floor((i + float(u)) * num_total / num_frames), last)
+        for i, u in enumerate(offsets)
+    ]

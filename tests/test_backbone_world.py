@@ -1,0 +1,60 @@
+import pytest
+import torch
+
+from actionkit.backbones.load import UnknownBackbone, load_backbone
+from actionkit.backbones.protocol import Backbone
+from actionkit.backbones.world import WorldBackbone
+from actionkit.train.losses import symmetric_contrastive_loss
+
+
+def test_world_backbone_answers_the_protocol(tiny_backbone):
+    model = tiny_backbone
+    assert isinstance(model, Backbone)
+    frames = torch.randint(0, 256, (2, 4, 3, 48, 64), dtype=torch.uint8)
+    pixels = model.preprocess(frames)
+    assert pixels.shape == (2, 4, 3, 64, 64) and pixels.dtype == torch.float32
+    with torch.no_grad():
+        v = model.encode_video(pixels)
+        t = model.encode_text(["opening the lid of a red star", "a blue cross"])
+    assert v.frame_tokens.shape == (2, 4, 16, 16)            # (64/16)^2 patches of Dv=16
+    assert v.frame_pooled.shape == (2, 4, 16) and v.video.shape == (2, 16)
+    assert torch.allclose(v.video.norm(dim=-1), torch.ones(2), atol=1e-5)
+    assert t.tokens.shape[0] == 2 and t.tokens.shape[2] == 384 and t.mask.dtype == torch.bool
+    assert t.mask[1].sum() < t.mask[0].sum()                  # the shorter caption has fewer tokens
+    assert t.pooled.shape == (2, 16)
+
+
+def test_mean_pooled_clip_embedding_is_blind_to_frame_order(tiny_backbone):
+    pixels = torch.randn(3, 4, 3, 64, 64)
+    with torch.no_grad():
+        a = tiny_backbone.encode_video(pixels)
+        b = tiny_backbone.encode_video(pixels.flip(1))
+    assert torch.allclose(a.video, b.video, atol=1e-6)
+    assert not torch.allclose(a.frame_pooled, b.frame_pooled)  # frames differ, the mean does not
+
+
+def test_save_and_load_round_trip(tiny_backbone, tmp_path):
+    tiny_backbone.save(tmp_path / "ckpt")
+    loaded = load_backbone("world", tmp_path / "ckpt")
+    loaded._text_tower = tiny_backbone.text_tower
+    pixels = torch.randn(1, 4, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.allclose(loaded.encode_video(pixels).video, tiny_backbone.encode_video(pixels).video)
+    assert not any(p.requires_grad for p in loaded.parameters())
+
+
+def test_missing_checkpoint_says_where_and_how(tmp_path):
+    with pytest.raises(FileNotFoundError, match="actionkit backbone train"):
+        WorldBackbone.load(tmp_path / "none")
+    with pytest.raises(UnknownBackbone, match="available here: world"):
+        load_backbone("nope", None)
+
+
+def test_contrastive_loss_prefers_the_diagonal():
+    good = torch.eye(4) * 10
+    bad = good.flip(0)
+    assert symmetric_contrastive_loss(good) < 0.01 < symmetric_contrastive_loss(bad)
+    targets = torch.eye(4)
+    assert torch.allclose(symmetric_contrastive_loss(good, targets=targets), symmetric_contrastive_loss(good))
+    with pytest.raises(ValueError, match="square"):
+        symmetric_contrastive_loss(torch.zeros(2, 3))

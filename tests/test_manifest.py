@@ -1,0 +1,49 @@
+import json
+
+import pytest
+
+from actionkit.data.manifest import REQUIRED_FIELDS, ClipRecord, ManifestError, read_manifest, write_manifest
+
+
+def _row(i: int, **over) -> dict:
+    row = {k: f"{k}-{i}" for k in REQUIRED_FIELDS}
+    row.update({"path": f"clips/{i}.mp4", "split": "test", **over})
+    return row
+
+
+def _write(path, rows):
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    return path
+
+
+def test_round_trip_keeps_extra_fields(tmp_path):
+    records = [ClipRecord(**_row(0), extra={"verb_pair": "open_close"})]
+    write_manifest(tmp_path / "m.jsonl", records)
+    back = read_manifest(tmp_path / "m.jsonl")
+    assert back == records and back[0].extra == {"verb_pair": "open_close"}
+
+
+def test_split_filter_and_blank_lines(tmp_path):
+    path = _write(tmp_path / "m.jsonl", [_row(0), "", _row(1, split="train")])
+    assert [r.id for r in read_manifest(path, split="train")] == ["id-1"]
+
+
+@pytest.mark.parametrize("bad, problem", [
+    ("{not json", "not valid JSON"),
+    ("[1, 2]", "expected a JSON object"),
+    (json.dumps({k: v for k, v in _row(1).items() if k != "caption"}), "missing field(s) caption"),
+    (json.dumps(_row(1, split="dev")), "split 'dev'"),
+    (json.dumps(_row(1, verb=3)), "verb must be non-empty strings"),
+    (json.dumps(_row(0)), "duplicate id 'id-0' (first on line 1)"),
+])
+def test_malformed_row_names_file_line_and_problem(tmp_path, bad, problem):
+    path = _write(tmp_path / "m.jsonl", [_row(0), bad])
+    with pytest.raises(ManifestError) as e:
+        read_manifest(path)
+    assert f"m.jsonl:2: " in str(e.value) and problem in str(e.value)
+    assert e.value.line == 2
+
+
+def test_missing_manifest(tmp_path):
+    with pytest.raises(ManifestError, match="manifest file not found"):
+        read_manifest(tmp_path / "nope.jsonl")

@@ -1,0 +1,93 @@
+import json
+
+import numpy as np
+import pytest
+
+from actionkit.data.manifest import read_manifest
+from actionkit.video import decode_frames
+from actionkit.world.generate import (HELD_OUT_COMBOS, HELD_OUT_PAIRS, WorldConfig, WorldConfigMismatch,
+                                      generate_world, record_of)
+from actionkit.world.render import render_clip
+from actionkit.world.scene import SceneSpec, sample_scene
+from actionkit.world.vocabulary import COLOURS, SHAPES, VERB_PAIRS, verbs
+
+
+def test_vocabulary_covers_the_design():
+    assert len(VERB_PAIRS) >= 10 and len(SHAPES) >= 4 and len(COLOURS) >= 5
+    assert {p.kind for p in VERB_PAIRS} == {"lexical", "word_order"}
+    assert len(set(verbs())) == 2 * len(VERB_PAIRS)
+    for pair in VERB_PAIRS:
+        assert len(pair.templates) >= 3
+        for forward, backward in pair.templates:
+            assert forward != backward and "{x}" in forward and "{x}" in backward
+
+
+def test_word_order_captions_differ_only_in_order():
+    pair = next(p for p in VERB_PAIRS if p.key == "move_horizontal")
+    forward, backward = pair.templates[0]
+    assert sorted(forward.split()) == sorted(backward.split())
+
+
+def test_antonym_clip_is_the_time_reversal_of_the_clip():
+    spec = sample_scene(3, 7)
+    flipped = SceneSpec.from_dict({**spec.to_dict(), "backward": not spec.backward})
+    a, b = render_clip(spec, 9, 32), render_clip(flipped, 9, 32)
+    np.testing.assert_array_equal(a, b[::-1])
+    assert not np.array_equal(a, b)
+
+
+def test_spec_round_trips_through_a_dict():
+    spec = sample_scene(0, 11)
+    assert SceneSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+
+
+def test_splits_hold_out_combinations():
+    cfg = WorldConfig()
+    records = [record_of(sample_scene(cfg.seed, i), cfg) for i in range(400)]
+    assert {r.split for r in records} == {"train", "val", "test"}
+    for r in records:
+        held = (r.object, r.colour) in HELD_OUT_COMBOS or (r.object, r.extra["verb_pair"]) in HELD_OUT_PAIRS
+        assert (r.split == "test") == held
+
+
+def test_records_have_minimal_edit_captions():
+    cfg = WorldConfig()
+    for i in range(50):
+        r = record_of(sample_scene(cfg.seed, i), cfg)
+        assert r.object in r.caption and r.colour in r.caption
+        assert r.extra["replaced_object"] in r.object_replaced_caption and r.object not in r.object_replaced_caption
+        assert r.antonym_caption != r.caption
+
+
+def test_generation_is_deterministic_and_idempotent(tmp_path):
+    cfg = WorldConfig(seed=5, num_frames=8, size=32)
+    a = generate_world(tmp_path / "a", 6, cfg, workers=1, progress=False)
+    generate_world(tmp_path / "b", 6, cfg, workers=1, progress=False)
+    assert a.written == 6 and not a.failed
+    ma, mb = (tmp_path / d / "manifest.jsonl" for d in "ab")
+    assert ma.read_text() == mb.read_text()
+    for r in read_manifest(ma):
+        fa, fb = decode_frames(r.video_path(tmp_path / "a"), 8), decode_frames(r.video_path(tmp_path / "b"), 8)
+        assert fa.shape == (8, 3, 32, 32)
+        assert torch_equal(fa, fb)
+
+    clip = tmp_path / "a" / "clips" / "aw_000000.mp4"
+    before = clip.stat().st_mtime_ns
+    again = generate_world(tmp_path / "a", 8, cfg, workers=1, progress=False)
+    assert (again.written, again.existing) == (2, 6)
+    assert clip.stat().st_mtime_ns == before
+    assert len(read_manifest(ma)) == 8
+
+
+def test_other_seed_gives_another_world_and_mismatch_is_refused(tmp_path):
+    generate_world(tmp_path, 3, WorldConfig(seed=1, num_frames=4, size=32), workers=1, progress=False)
+    rows_1 = (tmp_path / "manifest.jsonl").read_text()
+    with pytest.raises(WorldConfigMismatch, match="seed"):
+        generate_world(tmp_path, 3, WorldConfig(seed=2, num_frames=4, size=32), workers=1, progress=False)
+    other = tmp_path / "other"
+    generate_world(other, 3, WorldConfig(seed=2, num_frames=4, size=32), workers=1, progress=False)
+    assert (other / "manifest.jsonl").read_text() != rows_1
+
+
+def torch_equal(a, b) -> bool:
+    return bool((a == b).all())
