@@ -69,3 +69,12 @@ def test_probe_cli_writes_json_and_reports_bad_rows(tiny_world, tiny_backbone, t
                  str(tmp_path / "ckpt"), "--no-progress"])
     assert code == 2
     assert "bad.jsonl:3: missing field(s)" in capsys.readouterr().err
+
+
+def test_clips_without_an_antonym_are_left_out_of_that_probe_only():
+    records = [_record(0, "open"), replace(_record(1, "open"), antonym_caption="")]
+    e = torch.eye(2)
+    text = {"c0": e[0], "a0": e[1], "o0": e[1], "c1": e[1], "o1": e[0]}
+    results = score_actionbench(records, e, e.flip(0), text)
+    assert results["action_antonym"].n == 1 and results["action_antonym"].accuracy == 1.0
+    assert results["video_reversal"].n == 2 and results["object_replacement"].n == 2

@@ -4,7 +4,7 @@ import torch
 from actionkit.backbones.load import UnknownBackbone, load_backbone
 from actionkit.backbones.protocol import Backbone
 from actionkit.backbones.world import WorldBackbone
-from actionkit.train.losses import symmetric_contrastive_loss
+from actionkit.train.losses import video_text_contrastive_loss
 
 
 def test_world_backbone_answers_the_protocol(tiny_backbone):
@@ -50,11 +50,13 @@ def test_missing_checkpoint_says_where_and_how(tmp_path):
         load_backbone("nope", None)
 
 
-def test_contrastive_loss_prefers_the_diagonal():
-    good = torch.eye(4) * 10
-    bad = good.flip(0)
-    assert symmetric_contrastive_loss(good) < 0.01 < symmetric_contrastive_loss(bad)
-    targets = torch.eye(4)
-    assert torch.allclose(symmetric_contrastive_loss(good, targets=targets), symmetric_contrastive_loss(good))
-    with pytest.raises(ValueError, match="square"):
-        symmetric_contrastive_loss(torch.zeros(2, 3))
+def test_contrastive_loss_prefers_the_matching_caption():
+    video = torch.eye(4)
+    good = video_text_contrastive_loss(video, torch.eye(4), 10.0)
+    bad = video_text_contrastive_loss(video, torch.eye(4).flip(0), 10.0)
+    assert good < 0.01 < bad
+    # clips sharing a caption id are positives: swapping their texts changes nothing
+    ids = torch.tensor([0, 0, 1, 2])
+    text = torch.eye(4)[[1, 0, 2, 3]]
+    assert torch.allclose(video_text_contrastive_loss(video, text, 10.0, ids),
+                          video_text_contrastive_loss(video, torch.eye(4), 10.0, ids))

@@ -13,21 +13,24 @@ def test_quick_demo_end_to_end(tmp_path, capsys):
     assert report["split"] == "test"
     assert isinstance(report["wall_seconds"], float) and report["wall_seconds"] > 0
     assert report["n_clips"] > 0 and report["skipped"] == 0
-    backbone = report["models"]["backbone"]
-    assert set(backbone) == PROBES
-    for probe in PROBES:
-        r = backbone[probe]
-        assert 0 <= r["ci95"][0] <= r["accuracy"] <= r["ci95"][1] <= 1
-        assert r["n"] == report["n_clips"]
-        assert sum(v["n"] for v in r["per_verb"].values()) == r["n"]
-    assert backbone["video_reversal"]["accuracy"] == 0.5   # mean pooling cannot see order
-    assert "| backbone |" in (out / "report.md").read_text()
+    assert list(report["models"]) == ["backbone", "patched"]
+    for model in report["models"].values():
+        assert set(model) == PROBES
+        for probe in PROBES:
+            r = model[probe]
+            assert 0 <= r["ci95"][0] <= r["accuracy"] <= r["ci95"][1] <= 1
+            assert r["n"] == report["n_clips"]
+            assert sum(v["n"] for v in r["per_verb"].values()) == r["n"]
+    assert report["models"]["backbone"]["video_reversal"]["accuracy"] == 0.5   # mean pooling cannot see order
+    assert report["models"]["patched"]["video_reversal"]["accuracy"] != 0.5    # the patcher can
+    markdown = (out / "report.md").read_text()
+    assert "| backbone |" in markdown and "| patched |" in markdown
     assert (out / "probe_accuracy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "report:" in capsys.readouterr().out
 
-    # A rerun resumes: the world and the backbone are reused, the report is rewritten.
-    checkpoint = out / "backbone" / "model.safetensors"
-    before = checkpoint.stat().st_mtime_ns
+    # A rerun resumes: the world, the backbone and the patcher are reused, the report is rewritten.
+    checkpoints = [out / "backbone" / "model.safetensors", out / "patcher" / "patcher.safetensors"]
+    before = [c.stat().st_mtime_ns for c in checkpoints]
     assert main(["demo", "--quick", "--out", str(out), "--no-progress"]) == 0
-    assert checkpoint.stat().st_mtime_ns == before
+    assert [c.stat().st_mtime_ns for c in checkpoints] == before
     assert json.loads((out / "report.json").read_text())["models"] == report["models"]

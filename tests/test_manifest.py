@@ -2,11 +2,11 @@ import json
 
 import pytest
 
-from actionkit.data.manifest import REQUIRED_FIELDS, ClipRecord, ManifestError, read_manifest, write_manifest
+from actionkit.data.manifest import OPTIONAL_TEXT_FIELDS, REQUIRED_FIELDS, ClipRecord, ManifestError, read_manifest, write_manifest
 
 
 def _row(i: int, **over) -> dict:
-    row = {k: f"{k}-{i}" for k in REQUIRED_FIELDS}
+    row = {k: f"{k}-{i}" for k in REQUIRED_FIELDS + OPTIONAL_TEXT_FIELDS}
     row.update({"path": f"clips/{i}.mp4", "split": "test", **over})
     return row
 
@@ -35,6 +35,7 @@ def test_split_filter_and_blank_lines(tmp_path):
     (json.dumps(_row(1, split="dev")), "split 'dev'"),
     (json.dumps(_row(1, verb=3)), "verb must be non-empty strings"),
     (json.dumps(_row(0)), "duplicate id 'id-0' (first on line 1)"),
+    (json.dumps(_row(1, antonym_caption=5)), "antonym_caption must be strings or null"),
 ])
 def test_malformed_row_names_file_line_and_problem(tmp_path, bad, problem):
     path = _write(tmp_path / "m.jsonl", [_row(0), bad])
@@ -47,3 +48,11 @@ def test_malformed_row_names_file_line_and_problem(tmp_path, bad, problem):
 def test_missing_manifest(tmp_path):
     with pytest.raises(ManifestError, match="manifest file not found"):
         read_manifest(tmp_path / "nope.jsonl")
+
+
+def test_antonym_and_replaced_captions_are_optional(tmp_path):
+    row = {k: v for k, v in _row(0).items() if k != "antonym_caption"}
+    path = _write(tmp_path / "m.jsonl", [row, _row(1, object_replaced_caption=None)])
+    first, second = read_manifest(path)
+    assert first.antonym_caption == "" and first.object_replaced_caption == "object_replaced_caption-0"
+    assert second.object_replaced_caption == ""

@@ -53,6 +53,17 @@ def cmd_probe(args: argparse.Namespace) -> int:
     manifest, root = _manifest_and_root(args.data, args.videos)
     weights = args.weights or (manifest.parent / "backbone" if args.backbone == "world" else None)
     model = load_backbone(args.backbone, weights, device=args.device)
+    name = args.backbone
+    if args.patcher:
+        from actionkit.methods.paxion.model import PatchedModel
+
+        model, name = PatchedModel.load(args.patcher, model), "patched"
+    if args.fuser:
+        if not args.patcher:
+            raise ValueError("--fuser needs the --patcher it was trained on")
+        from actionkit.methods.paxion.fuser import FusedModel
+
+        model, name = FusedModel.load(args.fuser, model), "fused"
     records = read_manifest(manifest, split=None if args.split == "all" else args.split)
     if not records:
         raise ValueError(f"{manifest}: no clips in split {args.split!r}")
@@ -60,13 +71,55 @@ def cmd_probe(args: argparse.Namespace) -> int:
                              progress=not args.no_progress, device=args.device)
     report = {
         "split": args.split, "wall_seconds": round(time.time() - start, 2), "n_clips": result.n_clips,
-        "skipped": len(result.skipped), "models": {args.backbone: result.to_dict()},
+        "skipped": len(result.skipped), "models": {name: result.to_dict()},
         "skipped_items": [s.to_dict() for s in result.skipped],
     }
-    out = Path(args.out) if args.out else manifest.parent / f"probe_{args.backbone.replace(':', '_')}_{args.split}.json"
+    out = Path(args.out) if args.out else manifest.parent / f"probe_{name.replace(':', '_')}_{args.split}.json"
     write_json_atomic(out, report)
     print(probe_table_markdown(report["models"]))
     print(f"\n{result.n_clips} clips scored, {len(result.skipped)} skipped; chance = 0.50; JSON: {out}")
+    return 0
+
+
+def cmd_patch(args: argparse.Namespace) -> int:
+    from actionkit.backbones.load import load_backbone
+    from actionkit.methods.paxion.patcher import PatcherConfig
+    from actionkit.methods.paxion.training import PatchTrainConfig, train_patcher
+
+    manifest, _ = _manifest_and_root(args.data, None)
+    weights = args.weights or (manifest.parent / "backbone" if args.backbone == "world" else None)
+    backbone = load_backbone(args.backbone, weights, device=args.device)
+    patcher = PatcherConfig(num_latents=args.latents, dim=args.dim, depth=args.depth, heads=args.heads,
+                            text_perceiver=not args.no_text_perceiver)
+    cfg = PatchTrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                           device=args.device, objectives=tuple(o.strip() for o in args.objectives.split(",")),
+                           atm_shuffle=args.atm_shuffle, skip_missing_antonyms=args.skip_missing_antonyms,
+                           workers=args.workers)
+    out = args.out or str(manifest.parent / "patcher")
+    summary = train_patcher(backbone, manifest.parent, out, patcher, cfg, progress=not args.no_progress,
+                            resume=args.resume, backbone_name=args.backbone)
+    print(json.dumps(summary, indent=2))
+    print(f"saved the patcher to {out}; probe it with `actionkit probe --data {args.data} --patcher {out}`")
+    return 0
+
+
+def cmd_fuse(args: argparse.Namespace) -> int:
+    from actionkit.backbones.load import load_backbone
+    from actionkit.methods.paxion.fuser import FuserConfig, train_fuser
+    from actionkit.methods.paxion.model import PatchedModel
+    from actionkit.train.trainer import TrainerConfig
+
+    manifest, _ = _manifest_and_root(args.data, None)
+    weights = args.weights or (manifest.parent / "backbone" if args.backbone == "world" else None)
+    patched = PatchedModel.load(args.patcher, load_backbone(args.backbone, weights, device=args.device))
+    out = args.out or str(manifest.parent / "fuser")
+    train = TrainerConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                          device=args.device)
+    summary = train_fuser(patched, manifest.parent, out, FuserConfig(variant=args.variant), train,
+                          workers=args.workers, progress=not args.no_progress, resume=args.resume)
+    print(json.dumps(summary, indent=2))
+    print(f"saved the fuser to {out}; probe it with `actionkit probe --data {args.data} --patcher {args.patcher} "
+          f"--fuser {out}`")
     return 0
 
 
@@ -128,9 +181,49 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--videos", help="folder the manifest paths are relative to (default: the manifest's folder)")
     probe.add_argument("--split", default="test", choices=["train", "val", "test", "all"])
     probe.add_argument("--out", help="JSON output (default: next to the manifest)")
+    probe.add_argument("--patcher", help="probe the backbone patched with this PAXION patcher folder")
+    probe.add_argument("--fuser", help="probe the patched model fused with this Knowledge Fuser folder")
     probe.add_argument("--batch-size", type=int, default=32)
     probe.add_argument("--device", default="cpu")
     probe.set_defaults(func=cmd_probe)
+
+    patch = sub.add_parser("patch", parents=[common], help="train PAXION's Knowledge Patcher with DVDM")
+    patch.add_argument("--backbone", default="world", help="backbone name (world)")
+    patch.add_argument("--weights", help="backbone weights (world: default DATA/backbone)")
+    patch.add_argument("--data", required=True, help="folder with manifest.jsonl (its train split is used)")
+    patch.add_argument("--out", help="patcher folder (default DATA/patcher)")
+    patch.add_argument("--objectives", default="vtc,vac,atm", help="comma-separated subset of vtc,vac,atm")
+    patch.add_argument("--epochs", type=int, default=30)
+    patch.add_argument("--batch-size", type=int, default=128)
+    patch.add_argument("--lr", type=float, default=1e-3)
+    patch.add_argument("--seed", type=int, default=0)
+    patch.add_argument("--device", default="cpu")
+    patch.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
+    patch.add_argument("--atm-shuffle", action="store_true", help="ATM: add a frame-shuffled candidate")
+    patch.add_argument("--skip-missing-antonyms", action="store_true",
+                       help="VAC: drop (and count) records without an antonym caption instead of failing")
+    patch.add_argument("--no-text-perceiver", action="store_true",
+                       help="use the backbone's pooled text embedding instead of the order-aware text perceiver")
+    patch.add_argument("--latents", type=int, default=16)
+    patch.add_argument("--dim", type=int, default=64)
+    patch.add_argument("--depth", type=int, default=1)
+    patch.add_argument("--heads", type=int, default=4)
+    patch.set_defaults(func=cmd_patch)
+
+    fuse = sub.add_parser("fuse", parents=[common], help="train PAXION's Knowledge Fuser (patcher frozen)")
+    fuse.add_argument("--backbone", default="world", help="backbone name (world)")
+    fuse.add_argument("--weights", help="backbone weights (world: default DATA/backbone)")
+    fuse.add_argument("--patcher", required=True, help="patcher folder written by `actionkit patch`")
+    fuse.add_argument("--data", required=True, help="folder with manifest.jsonl (its train split is used)")
+    fuse.add_argument("--out", help="fuser folder (default DATA/fuser)")
+    fuse.add_argument("--variant", default="cross_attention", choices=["cross_attention", "side_tuning"])
+    fuse.add_argument("--epochs", type=int, default=10)
+    fuse.add_argument("--batch-size", type=int, default=128)
+    fuse.add_argument("--lr", type=float, default=1e-3)
+    fuse.add_argument("--seed", type=int, default=0)
+    fuse.add_argument("--device", default="cpu")
+    fuse.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
+    fuse.set_defaults(func=cmd_fuse)
 
     demo = sub.add_parser("demo", parents=[common], help="generate the world, train the backbone, probe it, report")
     demo.add_argument("--out", help="output folder (default runs/<timestamp>/; rerunning resumes)")
@@ -155,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (ManifestError, VideoDecodeError, WorldConfigMismatch, FileNotFoundError, ValueError) as e:
+        # ValueError covers bad arguments and ConfigMismatch (a checkpoint that does not fit)
         print(f"actionkit: error: {e}", file=sys.stderr)
         return 2
 

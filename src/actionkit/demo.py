@@ -1,7 +1,9 @@
-"""The Action World demo: generate the world, train the built-in backbone, probe it, report.
+"""The Action World demo: generate the world, train the built-in backbone, probe it frozen,
+patch it with PAXION (Knowledge Patcher + DVDM), probe again, report both side by side.
 
 Every stage writes into ``out/`` and is skipped when its result is already there (world
-clips, backbone checkpoint), so an interrupted demo resumes where it stopped.
+clips, backbone, patcher), and training continues from its last checkpoint, so an
+interrupted demo resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ from pathlib import Path
 from actionkit.backbones.world import CONFIG_FILE, WEIGHTS_FILE, WorldBackbone
 from actionkit.backbones.world_training import WorldTrainConfig, train_world_backbone
 from actionkit.data.manifest import read_manifest
+from actionkit.methods.paxion.model import CONFIG_FILE as PATCHER_CONFIG
+from actionkit.methods.paxion.model import PatchedModel
+from actionkit.methods.paxion.patcher import PatcherConfig
+from actionkit.methods.paxion.training import PatchTrainConfig, train_patcher
 from actionkit.probes.actionbench import run_actionbench
 from actionkit.report import probe_bar_chart, report_markdown, write_json_atomic, write_text_atomic
 from actionkit.world.generate import WorldConfig, generate_world
@@ -26,12 +32,13 @@ class DemoConfig:
     n: int = 5000            # clips in the world (train / val / test together)
     seed: int = 0
     epochs: int = 40         # backbone training epochs
+    patch_epochs: int = 30   # Knowledge Patcher training epochs (DVDM: VTC + VAC + ATM)
     batch_size: int = 128
     workers: int = 2
 
     def quick(self) -> "DemoConfig":
         """The same pipeline, small enough for a test (under a minute on 2 CPU cores)."""
-        return replace(self, n=240, epochs=2, batch_size=32)
+        return replace(self, n=240, epochs=2, patch_epochs=2, batch_size=32)
 
 
 def run_demo(out: Path | str, cfg: DemoConfig = DemoConfig(), progress: bool = True) -> dict:
@@ -48,19 +55,28 @@ def run_demo(out: Path | str, cfg: DemoConfig = DemoConfig(), progress: bool = T
     if (backbone_dir / WEIGHTS_FILE).is_file() and (backbone_dir / CONFIG_FILE).is_file():
         log.info("reusing the backbone already trained in %s", backbone_dir)
     else:
-        train_world_backbone(world, backbone_dir, cfg=train_cfg, progress=progress)
-    model = WorldBackbone.load(backbone_dir)
-
+        train_world_backbone(world, backbone_dir, cfg=train_cfg, progress=progress, resume=True)
+    backbone = WorldBackbone.load(backbone_dir)
     test = read_manifest(world / "manifest.jsonl", split="test")
-    result = run_actionbench(model, test, world, workers=cfg.workers, progress=progress)
+    frozen = run_actionbench(backbone, test, world, workers=cfg.workers, progress=progress)
+
+    patcher_dir = out / "patcher"
+    patch_cfg = PatchTrainConfig(epochs=cfg.patch_epochs, batch_size=cfg.batch_size, seed=cfg.seed,
+                                 workers=cfg.workers)
+    if (patcher_dir / PATCHER_CONFIG).is_file():
+        log.info("reusing the patcher already trained in %s", patcher_dir)
+    else:
+        train_patcher(backbone, world, patcher_dir, PatcherConfig(), patch_cfg, progress=progress, resume=True)
+    patched = run_actionbench(PatchedModel.load(patcher_dir, backbone), test, world, workers=cfg.workers,
+                              progress=progress)
 
     report = {
         "split": "test",
         "wall_seconds": round(time.time() - start, 2),
-        "n_clips": result.n_clips,
-        "skipped": len(result.skipped),
-        "models": {"backbone": result.to_dict()},
-        "skipped_items": [s.to_dict() for s in result.skipped],
+        "n_clips": frozen.n_clips,
+        "skipped": len(frozen.skipped),
+        "models": {"backbone": frozen.to_dict(), "patched": patched.to_dict()},
+        "skipped_items": [s.to_dict() for s in frozen.skipped],
         "config": {"demo": asdict(cfg), "world": asdict(WorldConfig(seed=cfg.seed))},
     }
     write_json_atomic(out / "report.json", report)

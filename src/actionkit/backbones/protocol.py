@@ -10,6 +10,10 @@ Shapes are the contract:
 ``video`` and ``pooled`` are L2-normalised, so a dot product is a cosine similarity. For
 image backbones the clip embedding is the mean over T of the frame embeddings, so it is
 blind to frame order: a reversed clip gets the same embedding.
+
+A model may describe a clip by a *set* of K embeddings (``video [B, K, D]``, e.g. the
+latents of PAXION's Knowledge Patcher); its similarity to a text is then the maximum over
+the set. ``similarity_matrix`` and ``paired_similarity`` implement both cases once.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import torch
 class VideoFeatures:
     frame_tokens: torch.Tensor  # [B, T, P, Dv] patch tokens (no CLS token)
     frame_pooled: torch.Tensor  # [B, T, D] per-frame embeddings in the joint space
-    video: torch.Tensor         # [B, D] clip embedding, L2-normalised
+    video: torch.Tensor         # [B, D] clip embedding (or a set [B, K, D]), L2-normalised
 
 
 @dataclass
@@ -46,3 +50,20 @@ class Backbone(Protocol):
     def encode_video(self, pixels: torch.Tensor) -> VideoFeatures: ...
 
     def encode_text(self, texts: list[str]) -> TextFeatures: ...
+
+
+def similarity_matrix(video: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+    """Cosine similarities ``[Bv, Bt]`` of clips ``[Bv, D]`` or sets ``[Bv, K, D]`` to texts ``[Bt, D]``.
+
+    For a set, the similarity is the maximum over its K members (PAXION's max over latents).
+    """
+    if video.dim() == 2:
+        return video @ text.t()
+    return torch.einsum("bkd,td->bkt", video, text).amax(dim=1)
+
+
+def paired_similarity(video: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+    """Similarity ``[N]`` of clip i to text i: ``video [N, D]`` or ``[N, K, D]``, ``text [N, D]``."""
+    if video.dim() == 2:
+        return (video * text).sum(-1)
+    return torch.einsum("nkd,nd->nk", video, text).amax(dim=1)

@@ -20,11 +20,12 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 from torch import nn
 
 from actionkit.backbones.minilm import MINILM_DIM, MiniLMTextTower
 from actionkit.backbones.protocol import TextFeatures, VideoFeatures
+from actionkit.report.io import write_json_atomic
+from actionkit.train.checkpoint import load_tensors, save_tensors
 from actionkit.video.transforms import preprocess
 
 WEIGHTS_FILE = "model.safetensors"
@@ -121,14 +122,8 @@ class WorldBackbone(nn.Module):
     # -- weights -------------------------------------------------------------------------
     def save(self, directory: Path | str, extra: dict | None = None) -> None:
         """Write ``model.safetensors`` and ``config.json`` atomically into ``directory``."""
-        from actionkit.report.io import write_json_atomic
-
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        tmp = directory / (WEIGHTS_FILE + ".tmp")
-        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        save_file(state, str(tmp))
-        tmp.replace(directory / WEIGHTS_FILE)
+        save_tensors(directory / WEIGHTS_FILE, self.state_dict())
         write_json_atomic(directory / CONFIG_FILE, {"backbone": "world", **asdict(self.cfg), **(extra or {})})
 
     @staticmethod
@@ -142,6 +137,6 @@ class WorldBackbone(nn.Module):
             )
         cfg = WorldBackboneConfig.from_dict(json.loads(config.read_text()))
         model = WorldBackbone(cfg)
-        model.load_state_dict(load_file(str(weights)))
+        model.load_state_dict(load_tensors(weights))
         model.requires_grad_(False)
         return model.eval().to(device)

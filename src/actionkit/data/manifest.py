@@ -1,9 +1,11 @@
 """Clip records and the JSONL manifest that lists them.
 
 One JSON object per line with at least the fields of ``REQUIRED_FIELDS``; ``path`` is
-relative to the manifest's folder (or absolute). Anything else on the row is kept in
-``ClipRecord.extra``. A malformed row raises ``ManifestError`` naming the file, the line
-and what is wrong.
+relative to the manifest's folder (or absolute). ``antonym_caption`` and
+``object_replaced_caption`` may be missing, null or empty (real annotations do not always
+have an antonym); probes then leave that clip out of the probe that needs it. Anything else
+on the row is kept in ``ClipRecord.extra``. A malformed row raises ``ManifestError`` naming
+the file, the line and what is wrong.
 """
 
 from __future__ import annotations
@@ -12,10 +14,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REQUIRED_FIELDS: tuple[str, ...] = (
-    "id", "path", "caption", "verb", "antonym_caption", "object_replaced_caption",
-    "object", "colour", "split",
-)
+REQUIRED_FIELDS: tuple[str, ...] = ("id", "path", "caption", "verb", "object", "colour", "split")
+OPTIONAL_TEXT_FIELDS: tuple[str, ...] = ("antonym_caption", "object_replaced_caption")
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 
 
@@ -34,15 +34,15 @@ class ClipRecord:
     path: str
     caption: str
     verb: str
-    antonym_caption: str
-    object_replaced_caption: str
     object: str
     colour: str
     split: str
+    antonym_caption: str = ""            # "" when the annotation has none
+    object_replaced_caption: str = ""
     extra: dict = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict:
-        row = {name: getattr(self, name) for name in REQUIRED_FIELDS}
+        row = {name: getattr(self, name) for name in REQUIRED_FIELDS + OPTIONAL_TEXT_FIELDS}
         return {**row, **self.extra}
 
     def video_path(self, root: Path | str) -> Path:
@@ -61,8 +61,12 @@ def parse_row(row: object, path: Path | str, line: int) -> ClipRecord:
         raise ManifestError(path, line, f"field(s) {', '.join(bad)} must be non-empty strings")
     if row["split"] not in SPLITS:
         raise ManifestError(path, line, f"split {row['split']!r} is not one of {', '.join(SPLITS)}")
-    extra = {k: v for k, v in row.items() if k not in REQUIRED_FIELDS}
-    return ClipRecord(**{k: row[k] for k in REQUIRED_FIELDS}, extra=extra)
+    bad = [k for k in OPTIONAL_TEXT_FIELDS if row.get(k) is not None and not isinstance(row[k], str)]
+    if bad:
+        raise ManifestError(path, line, f"field(s) {', '.join(bad)} must be strings or null")
+    optional = {k: row.get(k) or "" for k in OPTIONAL_TEXT_FIELDS}
+    extra = {k: v for k, v in row.items() if k not in REQUIRED_FIELDS + OPTIONAL_TEXT_FIELDS}
+    return ClipRecord(**{k: row[k] for k in REQUIRED_FIELDS}, **optional, extra=extra)
 
 
 def read_manifest(path: Path | str, split: str | None = None) -> list[ClipRecord]:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from actionkit.backbones.protocol import Backbone
+from actionkit.backbones.protocol import Backbone, paired_similarity
 from actionkit.data.clips import SkippedClip, iter_clip_batches
 from actionkit.data.manifest import ClipRecord
 from actionkit.probes.metrics import PROBES, ProbeResult, probe_scores, summarise
@@ -55,7 +55,7 @@ def encode_clips(model: Backbone, records: list[ClipRecord], root: Path | str, b
                  device: str | torch.device = "cpu") -> tuple[list[int], torch.Tensor, torch.Tensor]:
     """Clip embeddings of the readable clips and of the same clips reversed in time.
 
-    Returns (indices into ``records``, video [N, D], reversed video [N, D]).
+    Returns (indices into ``records``, video [N, (K,) D], reversed video [N, (K,) D]).
     """
     indices, videos, reversed_videos = [], [], []
     batches = iter_clip_batches(records, root, model.num_frames, transform=model.preprocess,
@@ -73,23 +73,29 @@ def encode_clips(model: Backbone, records: list[ClipRecord], root: Path | str, b
 
 def score_actionbench(records: list[ClipRecord], video: torch.Tensor, video_reversed: torch.Tensor,
                       text: dict[str, torch.Tensor], tie_tol: float = 1e-6) -> dict[str, ProbeResult]:
-    """The three probes from clip embeddings ``[N, D]`` (aligned with ``records``) and text embeddings."""
+    """The three probes from clip embeddings ``[N, D]`` or sets ``[N, K, D]`` (aligned with ``records``)."""
     if not records:
         return {name: summarise(torch.empty(0), []) for name in PROBES}
+    zero = torch.zeros_like(next(iter(text.values())))
 
     def stack(key: str) -> torch.Tensor:
-        return torch.stack([text[getattr(r, key)] for r in records])
+        return torch.stack([text[getattr(r, key)] if getattr(r, key) else zero for r in records])
 
     caption, antonym, replaced = stack("caption"), stack("antonym_caption"), stack("object_replaced_caption")
     scores = probe_scores(
-        sim_caption=(video * caption).sum(-1),
-        sim_antonym=(video * antonym).sum(-1),
-        sim_reversed=(video_reversed * caption).sum(-1),
-        sim_object_replaced=(video * replaced).sum(-1),
+        sim_caption=paired_similarity(video, caption),
+        sim_antonym=paired_similarity(video, antonym),
+        sim_reversed=paired_similarity(video_reversed, caption),
+        sim_object_replaced=paired_similarity(video, replaced),
         tie_tol=tie_tol,
     )
+    # A clip whose annotation has no antonym (or no replaced caption) is left out of that probe.
+    has = {"action_antonym": [bool(r.antonym_caption) for r in records],
+           "video_reversal": [True] * len(records),
+           "object_replacement": [bool(r.object_replaced_caption) for r in records]}
     verbs = [r.verb for r in records]
-    return {name: summarise(scores[name], verbs) for name in PROBES}
+    return {name: summarise(scores[name][torch.tensor(has[name])], [v for v, h in zip(verbs, has[name]) if h])
+            for name in PROBES}
 
 
 def run_actionbench(model: Backbone, records: list[ClipRecord], root: Path | str, batch_size: int = 32,
@@ -100,7 +106,7 @@ def run_actionbench(model: Backbone, records: list[ClipRecord], root: Path | str
     indices, video, video_reversed = encode_clips(model, records, root, batch_size, workers, progress,
                                                   skipped, device)
     scored = [records[i] for i in indices]
-    texts = [t for r in scored for t in (r.caption, r.antonym_caption, r.object_replaced_caption)]
+    texts = [t for r in scored for t in (r.caption, r.antonym_caption, r.object_replaced_caption) if t]
     text = encode_texts(model, texts)
     results = score_actionbench(scored, video, video_reversed, text, tie_tol)
     if skipped:

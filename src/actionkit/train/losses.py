@@ -1,25 +1,36 @@
-"""Contrastive losses shared by backbone training and the patching methods."""
+"""The video-text contrastive loss shared by backbone training and the patching methods."""
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
+from actionkit.backbones.protocol import similarity_matrix
+from actionkit.train.distributed import gather_with_grad, rank_offset
 
-def symmetric_contrastive_loss(logits: torch.Tensor, label_smoothing: float = 0.0,
-                               targets: torch.Tensor | None = None) -> torch.Tensor:
-    """CLIP/InfoNCE loss over a video-text logit matrix ``[B, B]`` (row i matches column i).
 
-    ``targets`` (optional, [B, B] rows summing to 1) replaces the identity, e.g. to treat
-    clips that share a caption as positives of each other. Returns the mean of the
-    video->text and text->video cross-entropies.
+def positive_targets(query_ids: torch.Tensor, pool_ids: torch.Tensor) -> torch.Tensor:
+    """Soft targets ``[B, N]``: each query's mass spread evenly over the pool entries with its id."""
+    same = (query_ids[:, None] == pool_ids[None, :]).float()
+    return same / same.sum(dim=1, keepdim=True)
+
+
+def video_text_contrastive_loss(video: torch.Tensor, text: torch.Tensor, logit_scale: torch.Tensor | float,
+                                caption_ids: torch.Tensor | None = None,
+                                label_smoothing: float = 0.0) -> torch.Tensor:
+    """Symmetric InfoNCE (CLIP) between clips and their captions; the mean of both directions.
+
+    video [B, D] or latent sets [B, K, D] (similarity = max over K); text [B, D], pair i
+    matches. ``caption_ids`` [B]: clips with the same caption id are positives of each other
+    (a finite caption set repeats within a batch). Under ``torchrun`` the clips and texts of
+    every rank are negatives too.
     """
-    if logits.dim() != 2 or logits.shape[0] != logits.shape[1]:
-        raise ValueError(f"expected a square [B, B] logit matrix, got {tuple(logits.shape)}")
-    if targets is None:
-        labels = torch.arange(logits.shape[0], device=logits.device)
-        return 0.5 * (F.cross_entropy(logits, labels, label_smoothing=label_smoothing)
-                      + F.cross_entropy(logits.t(), labels, label_smoothing=label_smoothing))
-    return 0.5 * (F.cross_entropy(logits, targets, label_smoothing=label_smoothing)
-                  + F.cross_entropy(logits.t(), targets.t() / targets.t().sum(-1, keepdim=True),
-                                    label_smoothing=label_smoothing))
+    all_video, all_text = gather_with_grad(video), gather_with_grad(text)
+    v2t = logit_scale * similarity_matrix(video, all_text)          # [B, B_all]
+    t2v = logit_scale * similarity_matrix(all_video, text).t()      # [B, B_all]
+    if caption_ids is None:
+        targets = torch.arange(video.shape[0], device=video.device) + rank_offset(video.shape[0])
+    else:
+        targets = positive_targets(caption_ids, gather_with_grad(caption_ids))
+    return 0.5 * (F.cross_entropy(v2t, targets, label_smoothing=label_smoothing)
+                  + F.cross_entropy(t2v, targets, label_smoothing=label_smoothing))

@@ -75,11 +75,6 @@ def coverage(shape: str, x: np.ndarray, y: np.ndarray, cx: float, cy: float, rad
     return np.clip(0.5 - shape_distance(shape, lx, ly) * radius / pixel, 0.0, 1.0)
 
 
-def _disc(x: np.ndarray, y: np.ndarray, cx: float, cy: float, radius: float) -> np.ndarray:
-    pixel = 2.0 / x.shape[1]
-    return np.clip(0.5 - (np.hypot(x - cx, y - cy) - radius) / pixel, 0.0, 1.0)
-
-
 def _rect(x, y, x0, y0, x1, y1) -> np.ndarray:
     pixel = 2.0 / x.shape[1]
     d = np.maximum(np.maximum(x0 - x, x - x1), np.maximum(y0 - y, y - y1))
@@ -108,10 +103,12 @@ def render_background(spec: SceneSpec, size: int) -> Image:
 
 def _draw_object(image: Image, spec: SceneSpec, x, y, cx, cy, radius, angle, colour,
                  alpha: float = 1.0) -> Image:
-    """The object with its orientation marker (a dark dot), so rotations are visible."""
+    """The object with its orientation marker (a dark clock hand from the centre), so rotations are visible."""
     image = _over(image, alpha * coverage(spec.shape, x, y, cx, cy, radius, angle), colour)
-    mx, my = cx + 0.45 * radius * np.cos(angle), cy + 0.45 * radius * np.sin(angle)
-    return _over(image, alpha * _disc(x, y, mx, my, 0.16 * radius), _MARKER)
+    c, s = np.cos(-angle), np.sin(-angle)
+    lx, ly = c * (x - cx) - s * (y - cy), s * (x - cx) + c * (y - cy)    # the object's own frame
+    hand = _rect(lx, ly, -0.1 * radius, -0.12 * radius, 0.75 * radius, 0.12 * radius)
+    return _over(image, alpha * hand, _MARKER)
 
 
 def render_frame(spec: SceneSpec, s: float, size: int, background: Image | None = None) -> Image:

@@ -1,0 +1,156 @@
+"""A small reusable training loop: AdamW, warm-up + cosine schedule, clipping, AMP, resume.
+
+The loop owns no model logic: it calls ``step_fn(indices, step)`` which returns a dict of
+scalar tensors with at least ``"loss"``. What makes ``--resume`` land on exactly the result
+of an uninterrupted run:
+
+- the batch order of epoch e is a permutation drawn from ``(seed, e)`` alone;
+- the global torch RNG is reseeded from ``(seed, step)`` before every step, so random
+  choices inside a step (e.g. frame shuffles) do not depend on what ran before;
+- the optimizer state and the step are checkpointed (safetensors + JSON), and the learning
+  rate is a pure function of the step.
+
+Files in ``out_dir``: ``metrics.jsonl`` (one row per logged step) and ``checkpoint/``
+(``module.safetensors``, ``optimizer.safetensors``, ``state.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from actionkit.train.checkpoint import (load_optimizer_state, load_tensors, optimizer_state, read_json,
+                                        save_tensors, write_json_atomic)
+
+log = logging.getLogger(__name__)
+
+StepFn = Callable[[torch.Tensor, int], dict[str, torch.Tensor]]
+
+
+@dataclass
+class TrainerConfig:
+    epochs: int = 20
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    warmup_steps: int = 50
+    grad_clip: float = 1.0
+    seed: int = 0
+    device: str = "cpu"
+    log_every: int = 10
+    checkpoint_every: int = 0   # steps between checkpoints; 0 = at the end of every epoch
+
+
+def cosine_with_warmup(step: int, total: int, warmup: int) -> float:
+    """Learning-rate multiplier: linear warm-up, then cosine decay to 0."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+class Trainer:
+    def __init__(self, module: nn.Module, step_fn: StepFn, num_items: int, cfg: TrainerConfig,
+                 out_dir: Path | str, desc: str = "train", progress: bool = True):
+        self.module, self.step_fn, self.cfg = module, step_fn, cfg
+        self.out_dir = Path(out_dir)
+        self.desc, self.progress = desc, progress
+        self.steps_per_epoch = num_items // cfg.batch_size
+        if self.steps_per_epoch == 0:
+            raise ValueError(f"{num_items} training items are fewer than one batch of {cfg.batch_size}")
+        self.num_items = num_items
+        self.total_steps = cfg.epochs * self.steps_per_epoch
+        self.params = [p for p in module.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(self.params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.device = torch.device(cfg.device)
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.out_dir / "checkpoint"
+
+    def batch(self, step: int) -> torch.Tensor:
+        epoch, j = divmod(step, self.steps_per_epoch)
+        gen = torch.Generator().manual_seed(self.cfg.seed * 100_003 + epoch)
+        perm = torch.randperm(self.num_items, generator=gen)
+        return perm[j * self.cfg.batch_size:(j + 1) * self.cfg.batch_size]
+
+    def save_checkpoint(self, step: int) -> None:
+        tensors, meta = optimizer_state(self.optimizer)
+        save_tensors(self.checkpoint_dir / "module.safetensors", self.module.state_dict())
+        save_tensors(self.checkpoint_dir / "optimizer.safetensors", tensors)
+        # state.json last: a checkpoint counts only once all its files are complete.
+        write_json_atomic(self.checkpoint_dir / "state.json",
+                          {"step": step, "total_steps": self.total_steps, "config": asdict(self.cfg), **meta})
+
+    def load_checkpoint(self) -> int:
+        state_path = self.checkpoint_dir / "state.json"
+        if not state_path.is_file():
+            log.info("no checkpoint in %s; starting from step 0", self.checkpoint_dir)
+            return 0
+        state = read_json(state_path)
+        self.module.load_state_dict(load_tensors(self.checkpoint_dir / "module.safetensors", self.device))
+        load_optimizer_state(self.optimizer, load_tensors(self.checkpoint_dir / "optimizer.safetensors"), state)
+        log.info("resuming from step %d of %d", state["step"], self.total_steps)
+        return int(state["step"])
+
+    def _autocast(self):
+        if self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return nullcontext()
+
+    def _metrics_rows(self, start: int) -> list[str]:
+        """Rows of an earlier run up to the resumed step (later ones are redone)."""
+        path = self.out_dir / "metrics.jsonl"
+        if start == 0 or not path.is_file():
+            return []
+        return [line for line in path.read_text().splitlines(keepends=True)
+                if line.strip() and json.loads(line)["step"] < start]
+
+    def fit(self, resume: bool = False) -> dict[str, float]:
+        """Train to the end (continuing from the checkpoint if ``resume``); returns the last metrics."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        start = self.load_checkpoint() if resume else 0
+        rows = self._metrics_rows(start)
+        metrics_path = self.out_dir / "metrics.jsonl"
+        metrics_path.write_text("".join(rows))
+        every = self.cfg.checkpoint_every or self.steps_per_epoch
+        last: dict[str, float] = {}
+        self.module.train()
+        bar = tqdm(total=self.total_steps, initial=start, desc=self.desc, unit="step", disable=not self.progress)
+        with metrics_path.open("a") as metrics:
+            for step in range(start, self.total_steps):
+                lr = self.cfg.lr * cosine_with_warmup(step, self.total_steps, self.cfg.warmup_steps)
+                for group in self.optimizer.param_groups:
+                    group["lr"] = lr
+                torch.manual_seed(self.cfg.seed * 1_000_003 + step)
+                with self._autocast():
+                    out = self.step_fn(self.batch(step), step)
+                loss = out["loss"]
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(f"loss became {loss.item()} at step {step}")
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if self.cfg.grad_clip > 0:
+                    torch.nn.utils.clip_grad_norm_(self.params, self.cfg.grad_clip)
+                self.optimizer.step()
+                last = {k: float(v.detach()) for k, v in out.items()}
+                if step % self.cfg.log_every == 0 or step == self.total_steps - 1:
+                    row = {"step": step, "epoch": step // self.steps_per_epoch, "lr": lr, **last}
+                    metrics.write(json.dumps(row) + "\n")
+                    metrics.flush()
+                bar.update()
+                bar.set_postfix(loss=f"{last['loss']:.3f}")
+                if (step + 1) % every == 0 or step + 1 == self.total_steps:
+                    self.save_checkpoint(step + 1)
+        bar.close()
+        self.module.eval()
+        return last
