@@ -65,7 +65,7 @@ def test_checkpoint_that_does_not_fit_lists_the_keys(patched, tmp_path):
         PatchedModel.load(tmp_path, patched.backbone)
 
 
-def _tiny_run(out, crash_at=None, resume=False):
+def _tiny_run(out, crash_at=None, resume=False, batch_size=8):
     torch.manual_seed(0)
     cfg = PatcherConfig(num_frames=4, num_patches=4, video_dim=8, text_dim=8, embed_dim=8, **SMALL)
     heads = PaxionHeads(cfg)
@@ -83,8 +83,8 @@ def _tiny_run(out, crash_at=None, resume=False):
         scale = heads.logit_scale.exp()
         return {"loss": vtc_loss(video, t, scale) + atm_loss(cands, t, scale)}
 
-    trainer = Trainer(heads, step, 24, TrainerConfig(epochs=3, batch_size=8, warmup_steps=2, log_every=1), out,
-                      progress=False)
+    trainer = Trainer(heads, step, 24, TrainerConfig(epochs=3, batch_size=batch_size, warmup_steps=2, log_every=1),
+                      out, progress=False, model_config={"num_latents": 4})
     trainer.fit(resume=resume)
     return heads
 
@@ -93,6 +93,8 @@ def test_resume_lands_on_the_uninterrupted_result(tmp_path):
     straight = _tiny_run(tmp_path / "a")
     with pytest.raises(KeyboardInterrupt):
         _tiny_run(tmp_path / "b", crash_at=5)                  # dies in epoch 2; last checkpoint at step 3
+    with pytest.raises(ConfigMismatch, match="batch_size: checkpoint 8 vs model 4"):
+        _tiny_run(tmp_path / "b", resume=True, batch_size=4)
     resumed = _tiny_run(tmp_path / "b", resume=True)
     for (name, p), q in zip(straight.state_dict().items(), resumed.state_dict().values()):
         assert torch.allclose(p, q, atol=1e-6), name
@@ -119,10 +121,10 @@ def test_train_patcher_end_to_end_and_missing_antonyms(tiny_world, tiny_backbone
     summary = train_patcher(tiny_backbone, data, tmp_path / "q", PatcherConfig(**SMALL),
                             replace(cfg, skip_missing_antonyms=True), progress=False)
     assert summary["dropped_without_antonym"] == 1
-    # VTC + ATM need no antonyms
-    replace(cfg, objectives=("vtc", "atm"))
     with pytest.raises(ValueError, match="objectives"):
         PatchTrainConfig(objectives=("vtc", "nope"))
+    with pytest.raises(ValueError, match="unknown objective"):
+        PatchTrainConfig(loss_weights={"vtx": 1.0})
 
 
 def test_patch_and_probe_cli(tiny_world, tiny_backbone, tmp_path, capsys):
@@ -138,3 +140,5 @@ def test_patch_and_probe_cli(tiny_world, tiny_backbone, tmp_path, capsys):
     assert list(report["models"]) == ["patched"] and report["n_clips"] == 60
     assert main(["patch", *common, "--objectives", "vtc,foo"]) == 2
     assert "objectives must be" in capsys.readouterr().err
+    assert main(["patch", *common, "--loss-weights", "vtc=x"]) == 2
+    assert "is not NAME=NUMBER" in capsys.readouterr().err

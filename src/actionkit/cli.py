@@ -81,6 +81,20 @@ def cmd_probe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _loss_weights(text: str) -> dict[str, float]:
+    """``"vtc=1,vac=0.5"`` -> ``{"vtc": 1.0, "vac": 0.5}``."""
+    weights = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, value = item.partition("=")
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"--loss-weights: {item!r} is not NAME=NUMBER") from None
+        if not sep:
+            raise ValueError(f"--loss-weights: {item!r} is not NAME=NUMBER")
+    return weights
+
+
 def cmd_patch(args: argparse.Namespace) -> int:
     from actionkit.backbones.load import load_backbone
     from actionkit.methods.paxion.patcher import PatcherConfig
@@ -93,6 +107,7 @@ def cmd_patch(args: argparse.Namespace) -> int:
                             text_perceiver=not args.no_text_perceiver)
     cfg = PatchTrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                            device=args.device, objectives=tuple(o.strip() for o in args.objectives.split(",")),
+                           loss_weights=_loss_weights(args.loss_weights),
                            atm_shuffle=args.atm_shuffle, skip_missing_antonyms=args.skip_missing_antonyms,
                            workers=args.workers)
     out = args.out or str(manifest.parent / "patcher")
@@ -193,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     patch.add_argument("--data", required=True, help="folder with manifest.jsonl (its train split is used)")
     patch.add_argument("--out", help="patcher folder (default DATA/patcher)")
     patch.add_argument("--objectives", default="vtc,vac,atm", help="comma-separated subset of vtc,vac,atm")
+    patch.add_argument("--loss-weights", default="vtc=1,vac=1,atm=1", help="weights of the objectives, NAME=NUMBER,...")
     patch.add_argument("--epochs", type=int, default=30)
     patch.add_argument("--batch-size", type=int, default=128)
     patch.add_argument("--lr", type=float, default=1e-3)

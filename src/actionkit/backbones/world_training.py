@@ -88,7 +88,8 @@ def train_world_backbone(data_dir: Path | str, out_dir: Path | str,
         scale = model.logit_scale.exp().clamp(max=100)
         return {"loss": video_text_contrastive_loss(video, text, scale, caption_ids[idx].to(device))}
 
-    trainer = Trainer(model, step, len(train.frames), cfg, out_dir, desc="backbone train", progress=progress)
+    trainer = Trainer(model, step, len(train.frames), cfg, out_dir, desc="backbone train", progress=progress,
+                      model_config=asdict(model_cfg))
     last = trainer.fit(resume=resume)
     model.eval()
     summary = {

@@ -28,12 +28,14 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from actionkit.train.checkpoint import (load_optimizer_state, load_tensors, optimizer_state, read_json,
-                                        save_tensors, write_json_atomic)
+from actionkit.train.checkpoint import (check_config, load_optimizer_state, load_tensors, optimizer_state,
+                                        read_json, save_tensors, write_json_atomic)
 
 log = logging.getLogger(__name__)
 
 StepFn = Callable[[torch.Tensor, int], dict[str, torch.Tensor]]
+# Settings that may differ between a run and its resumption without changing the result.
+RESUMABLE_CHANGES = ("workers", "log_every", "checkpoint_every", "device")
 
 
 @dataclass
@@ -60,8 +62,9 @@ def cosine_with_warmup(step: int, total: int, warmup: int) -> float:
 
 class Trainer:
     def __init__(self, module: nn.Module, step_fn: StepFn, num_items: int, cfg: TrainerConfig,
-                 out_dir: Path | str, desc: str = "train", progress: bool = True):
+                 out_dir: Path | str, desc: str = "train", progress: bool = True, model_config: dict | None = None):
         self.module, self.step_fn, self.cfg = module, step_fn, cfg
+        self.model_config = model_config or {}
         self.out_dir = Path(out_dir)
         self.desc, self.progress = desc, progress
         self.steps_per_epoch = num_items // cfg.batch_size
@@ -89,7 +92,8 @@ class Trainer:
         save_tensors(self.checkpoint_dir / "optimizer.safetensors", tensors)
         # state.json last: a checkpoint counts only once all its files are complete.
         write_json_atomic(self.checkpoint_dir / "state.json",
-                          {"step": step, "total_steps": self.total_steps, "config": asdict(self.cfg), **meta})
+                          {"step": step, "total_steps": self.total_steps, "config": asdict(self.cfg),
+                           "model_config": self.model_config, **meta})
 
     def load_checkpoint(self) -> int:
         state_path = self.checkpoint_dir / "state.json"
@@ -97,6 +101,10 @@ class Trainer:
             log.info("no checkpoint in %s; starting from step 0", self.checkpoint_dir)
             return 0
         state = read_json(state_path)
+        # Resuming with other settings would not give the uninterrupted result: refuse, naming them.
+        check_config(state.get("model_config", {}), self.model_config, state_path)
+        check_config({k: v for k, v in state["config"].items() if k not in RESUMABLE_CHANGES},
+                     {k: v for k, v in asdict(self.cfg).items() if k not in RESUMABLE_CHANGES}, state_path)
         self.module.load_state_dict(load_tensors(self.checkpoint_dir / "module.safetensors", self.device))
         load_optimizer_state(self.optimizer, load_tensors(self.checkpoint_dir / "optimizer.safetensors"), state)
         log.info("resuming from step %d of %d", state["step"], self.total_steps)

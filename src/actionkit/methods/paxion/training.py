@@ -47,6 +47,9 @@ class PatchTrainConfig(TrainerConfig):
         unknown = [o for o in self.objectives if o not in OBJECTIVES]
         if unknown or not self.objectives:
             raise ValueError(f"objectives must be a non-empty subset of {','.join(OBJECTIVES)}, got {self.objectives}")
+        unknown = [k for k in self.loss_weights if k not in OBJECTIVES]
+        if unknown:
+            raise ValueError(f"loss weights given for unknown objective(s) {', '.join(unknown)}")
 
 
 @dataclass
@@ -186,7 +189,7 @@ def train_patcher(backbone: Backbone, data_dir: Path | str, out_dir: Path | str,
         return {"loss": loss, **losses}
 
     trainer = Trainer(heads, step, len(tokens), cfg, out_dir, desc="patch " + "+".join(cfg.objectives),
-                      progress=progress)
+                      progress=progress, model_config=asdict(patcher_cfg))
     last = trainer.fit(resume=resume)
     summary = {
         "objectives": list(cfg.objectives), "train_clips": len(tokens), "skipped": len(features.skipped),
