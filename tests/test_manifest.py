@@ -41,7 +41,7 @@ def test_malformed_row_names_file_line_and_problem(tmp_path, bad, problem):
     path = _write(tmp_path / "m.jsonl", [_row(0), bad])
     with pytest.raises(ManifestError) as e:
         read_manifest(path)
-    assert f"m.jsonl:2: " in str(e.value) and problem in str(e.value)
+    assert "m.jsonl:2: " in str(e.value) and problem in str(e.value)
     assert e.value.line == 2
 
 

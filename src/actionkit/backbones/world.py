@@ -24,7 +24,7 @@ from torch import nn
 
 from actionkit.backbones.minilm import MINILM_DIM, MiniLMTextTower
 from actionkit.backbones.protocol import TextFeatures, VideoFeatures
-from actionkit.report.io import write_json_atomic
+from actionkit.fileio import write_json_atomic
 from actionkit.train.checkpoint import load_tensors, save_tensors
 from actionkit.video.transforms import preprocess
 

@@ -14,6 +14,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from actionkit.fileio import write_text_atomic
+
 REQUIRED_FIELDS: tuple[str, ...] = ("id", "path", "caption", "verb", "object", "colour", "split")
 OPTIONAL_TEXT_FIELDS: tuple[str, ...] = ("antonym_caption", "object_replaced_caption")
 SPLITS: tuple[str, ...] = ("train", "val", "test")
@@ -95,7 +97,5 @@ def read_manifest(path: Path | str, split: str | None = None) -> list[ClipRecord
 
 def write_manifest(path: Path | str, records: list[ClipRecord]) -> None:
     """Write records as JSONL atomically (temp file, then rename)."""
-    from actionkit.report.io import write_text_atomic
-
     text = "".join(json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in records)
     write_text_atomic(path, text)

@@ -1,6 +1,6 @@
 """Report writing: atomic JSON/text, Markdown tables, bar charts."""
 
-from actionkit.report.io import write_json_atomic, write_text_atomic
+from actionkit.fileio import write_json_atomic, write_text_atomic
 from actionkit.report.markdown import per_verb_markdown, probe_table_markdown, report_markdown
 from actionkit.report.plots import probe_bar_chart
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from actionkit.fileio import atomic_path
 from actionkit.probes.metrics import PROBES
 from actionkit.report.markdown import PROBE_TITLES
 
@@ -57,15 +56,5 @@ def probe_bar_chart(
               fontsize=8, frameon=False)
     fig.tight_layout()
 
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".png", dir=target.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=120, format="png")
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    logger.debug("wrote bar chart %s", target)

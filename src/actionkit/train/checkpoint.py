@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from actionkit.report.io import write_json_atomic
+from actionkit.fileio import atomic_path, write_json_atomic
 
 
 class ConfigMismatch(ValueError):
@@ -20,11 +20,8 @@ class ConfigMismatch(ValueError):
 
 
 def save_tensors(path: Path | str, tensors: dict[str, torch.Tensor]) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp))
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp))
 
 
 def load_tensors(path: Path | str, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 
 import av
 import numpy as np
 import torch
+
+from actionkit.fileio import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +44,7 @@ def write_mp4(
 
     ``frames``: numpy uint8 ``[T, H, W, 3]`` or torch uint8 ``[T, 3, H, W]``; H and W
     must be even (yuv420p). ``crf`` applies to libx264; ``"mpeg4"`` uses a high bit
-    rate instead. Parent dirs are created; the file is written to ``<name>.tmp`` in
-    the same directory and moved into place with ``os.replace``.
+    rate instead. Written atomically (``fileio.atomic_path``); parent dirs are created.
     """
     arr = _as_thwc(frames)
     _, height, width, _ = arr.shape
@@ -55,30 +55,22 @@ def write_mp4(
     if fps <= 0:
         raise ValueError(f"fps must be > 0, got {fps}")
 
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    try:
-        with av.open(str(tmp), "w", format="mp4") as container:
-            if codec == "libx264":
-                options = {"crf": str(crf), "preset": "veryfast"}
-            else:
-                options = {}
-            stream = container.add_stream(codec, rate=int(fps), options=options)
-            stream.width = width
-            stream.height = height
-            stream.pix_fmt = "yuv420p"
-            if codec != "libx264":
-                stream.bit_rate = max(2_000_000, width * height * int(fps) * 4)
-            for i, img in enumerate(arr):
-                frame = av.VideoFrame.from_ndarray(img, format="rgb24")
-                frame.pts = i
-                for packet in stream.encode(frame):
-                    container.mux(packet)
-            for packet in stream.encode(None):
+    with atomic_path(path) as tmp, av.open(str(tmp), "w", format="mp4") as container:
+        if codec == "libx264":
+            options = {"crf": str(crf), "preset": "veryfast"}
+        else:
+            options = {}
+        stream = container.add_stream(codec, rate=int(fps), options=options)
+        stream.width = width
+        stream.height = height
+        stream.pix_fmt = "yuv420p"
+        if codec != "libx264":
+            stream.bit_rate = max(2_000_000, width * height * int(fps) * 4)
+        for i, img in enumerate(arr):
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts = i
+            for packet in stream.encode(frame):
                 container.mux(packet)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    logger.debug("wrote %d frames %dx%d @ %d fps to %s", arr.shape[0], width, height, fps, out)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    logger.debug("wrote %d frames %dx%d @ %d fps to %s", arr.shape[0], width, height, fps, path)

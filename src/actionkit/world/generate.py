@@ -28,7 +28,7 @@ import numpy as np
 from tqdm import tqdm
 
 from actionkit.data.manifest import ClipRecord, write_manifest
-from actionkit.report.io import write_json_atomic
+from actionkit.fileio import write_json_atomic
 from actionkit.video.write import write_mp4
 from actionkit.world.render import render_clip
 from actionkit.world.scene import SceneSpec, sample_scene

@@ -28,7 +28,7 @@ from actionkit.methods.paxion.losses import vtc_loss
 from actionkit.methods.paxion.model import PatchedModel
 from actionkit.methods.paxion.patcher import FeedForward
 from actionkit.methods.paxion.training import ClipFeatures
-from actionkit.report.io import write_json_atomic
+from actionkit.fileio import write_json_atomic
 from actionkit.train.checkpoint import check_config, load_tensors, read_json, save_tensors
 from actionkit.train.trainer import Trainer, TrainerConfig
 

@@ -19,7 +19,7 @@ from torch import nn
 
 from actionkit.backbones.protocol import Backbone, TextFeatures, VideoFeatures
 from actionkit.methods.paxion.patcher import KnowledgePatcher, PatcherConfig, TextPerceiver
-from actionkit.report.io import write_json_atomic
+from actionkit.fileio import write_json_atomic
 from actionkit.train.checkpoint import check_config, load_tensors, read_json, save_tensors
 
 WEIGHTS_FILE = "patcher.safetensors"
