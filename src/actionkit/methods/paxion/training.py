@@ -154,7 +154,8 @@ def train_patcher(backbone: Backbone, data_dir: Path | str, out_dir: Path | str,
         features = ClipFeatures(features.frame_tokens[rows], features.video[rows],
                                 [features.records[i] for i in rows], features.skipped)
     tokens, records = features.frame_tokens, features.records
-    table = TextTable.build(backbone, [r.caption for r in records] + [r.antonym_caption for r in records if r.antonym_caption])
+    texts = [r.caption for r in records] + [r.antonym_caption for r in records if r.antonym_caption]
+    table = TextTable.build(backbone, texts)                      # every caption's tokens, computed once
     caption_ids = table.ids([r.caption for r in records])
     antonym_ids = table.ids([r.antonym_caption for r in records]) if "vac" in cfg.objectives else None
 
