@@ -78,3 +78,17 @@ def test_clips_without_an_antonym_are_left_out_of_that_probe_only():
     results = score_actionbench(records, e, e.flip(0), text)
     assert results["action_antonym"].n == 1 and results["action_antonym"].accuracy == 1.0
     assert results["video_reversal"].n == 2 and results["object_replacement"].n == 2
+
+
+def test_clip_window_from_the_record_is_honoured(tmp_path):
+    import numpy as np
+
+    from actionkit.data.clips import load_clips
+    from actionkit.video import write_mp4
+
+    frames = np.stack([np.full((32, 32, 3), 10 * i, dtype=np.uint8) for i in range(16)])  # 8 fps, 2 s
+    write_mp4(tmp_path / "v.mp4", frames, fps=8)
+    whole, window = (replace(_record(0, "open"), path="v.mp4", start=start) for start in (None, 1.0))
+    loaded = load_clips([whole, window], tmp_path, num_frames=4, workers=0, progress=False)
+    assert loaded.frames[0].float().mean() < 80 < loaded.frames[1].float().mean()   # grey 0..150 vs 80..150
+    assert loaded.frames[1].float().min() >= 75

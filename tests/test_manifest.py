@@ -36,6 +36,8 @@ def test_split_filter_and_blank_lines(tmp_path):
     (json.dumps(_row(1, verb=3)), "verb must be non-empty strings"),
     (json.dumps(_row(0)), "duplicate id 'id-0' (first on line 1)"),
     (json.dumps(_row(1, antonym_caption=5)), "antonym_caption must be strings or null"),
+    (json.dumps(_row(1, start=-1)), "start must be non-negative numbers of seconds"),
+    (json.dumps(_row(1, start=2.0, end=1.0)), "end (1.0) must be after start (2.0)"),
 ])
 def test_malformed_row_names_file_line_and_problem(tmp_path, bad, problem):
     path = _write(tmp_path / "m.jsonl", [_row(0), bad])
@@ -56,3 +58,11 @@ def test_antonym_and_replaced_captions_are_optional(tmp_path):
     first, second = read_manifest(path)
     assert first.antonym_caption == "" and first.object_replaced_caption == "object_replaced_caption-0"
     assert second.object_replaced_caption == ""
+
+
+def test_clip_window_round_trips(tmp_path):
+    path = _write(tmp_path / "m.jsonl", [_row(0, start=1.5, end=3)])
+    (record,) = read_manifest(path)
+    assert (record.start, record.end) == (1.5, 3.0)
+    write_manifest(tmp_path / "n.jsonl", [record])
+    assert read_manifest(tmp_path / "n.jsonl")[0] == record

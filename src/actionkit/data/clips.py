@@ -48,7 +48,8 @@ class ClipDataset(Dataset):
     def __getitem__(self, i: int) -> dict:
         record = self.records[i]
         try:
-            frames = decode_frames(record.video_path(self.root), self.num_frames, mode="eval")
+            frames = decode_frames(record.video_path(self.root), self.num_frames, mode="eval",
+                                   start_s=record.start, end_s=record.end)
             if self.transform is not None:
                 frames = self.transform(frames)
             if self.dtype is not None:

@@ -1,7 +1,8 @@
 """Clip records and the JSONL manifest that lists them.
 
 One JSON object per line with at least the fields of ``REQUIRED_FIELDS``; ``path`` is
-relative to the manifest's folder (or absolute). ``antonym_caption`` and
+relative to the manifest's folder (or absolute); ``start``/``end`` (seconds) cut a clip out
+of a longer video. ``object``, ``colour``, ``antonym_caption`` and
 ``object_replaced_caption`` may be missing, null or empty (real annotations do not always
 have an antonym); probes then leave that clip out of the probe that needs it. Anything else
 on the row is kept in ``ClipRecord.extra``. A malformed row raises ``ManifestError`` naming
@@ -16,8 +17,9 @@ from pathlib import Path
 
 from actionkit.fileio import write_text_atomic
 
-REQUIRED_FIELDS: tuple[str, ...] = ("id", "path", "caption", "verb", "object", "colour", "split")
-OPTIONAL_TEXT_FIELDS: tuple[str, ...] = ("antonym_caption", "object_replaced_caption")
+REQUIRED_FIELDS: tuple[str, ...] = ("id", "path", "caption", "verb", "split")
+OPTIONAL_TEXT_FIELDS: tuple[str, ...] = ("object", "colour", "antonym_caption", "object_replaced_caption")
+CLIP_TIME_FIELDS: tuple[str, ...] = ("start", "end")   # optional, seconds into the video file
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 
 
@@ -36,15 +38,18 @@ class ClipRecord:
     path: str
     caption: str
     verb: str
-    object: str
-    colour: str
     split: str
-    antonym_caption: str = ""            # "" when the annotation has none
+    object: str = ""                     # "" when the annotation has none
+    colour: str = ""
+    antonym_caption: str = ""
     object_replaced_caption: str = ""
+    start: float | None = None           # clip window in seconds (None: from the start / to the end)
+    end: float | None = None
     extra: dict = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict:
         row = {name: getattr(self, name) for name in REQUIRED_FIELDS + OPTIONAL_TEXT_FIELDS}
+        row.update({k: getattr(self, k) for k in CLIP_TIME_FIELDS if getattr(self, k) is not None})
         return {**row, **self.extra}
 
     def video_path(self, root: Path | str) -> Path:
@@ -67,8 +72,16 @@ def parse_row(row: object, path: Path | str, line: int) -> ClipRecord:
     if bad:
         raise ManifestError(path, line, f"field(s) {', '.join(bad)} must be strings or null")
     optional = {k: row.get(k) or "" for k in OPTIONAL_TEXT_FIELDS}
-    extra = {k: v for k, v in row.items() if k not in REQUIRED_FIELDS + OPTIONAL_TEXT_FIELDS}
-    return ClipRecord(**{k: row[k] for k in REQUIRED_FIELDS}, **optional, extra=extra)
+    times = {k: row.get(k) for k in CLIP_TIME_FIELDS}
+    bad = [k for k, v in times.items() if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0)]
+    if bad:
+        raise ManifestError(path, line, f"field(s) {', '.join(bad)} must be non-negative numbers of seconds")
+    if times["start"] is not None and times["end"] is not None and times["end"] <= times["start"]:
+        raise ManifestError(path, line, f"end ({times['end']}) must be after start ({times['start']})")
+    known = REQUIRED_FIELDS + OPTIONAL_TEXT_FIELDS + CLIP_TIME_FIELDS
+    extra = {k: v for k, v in row.items() if k not in known}
+    return ClipRecord(**{k: row[k] for k in REQUIRED_FIELDS}, **optional,
+                      **{k: None if v is None else float(v) for k, v in times.items()}, extra=extra)
 
 
 def read_manifest(path: Path | str, split: str | None = None) -> list[ClipRecord]:
