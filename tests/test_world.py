@@ -70,6 +70,7 @@ def test_generation_is_deterministic_and_idempotent(tmp_path):
         fa, fb = decode_frames(r.video_path(tmp_path / "a"), 8), decode_frames(r.video_path(tmp_path / "b"), 8)
         assert fa.shape == (8, 3, 32, 32)
         assert torch_equal(fa, fb)
+        assert r.video_path(tmp_path / "a").read_bytes() == r.video_path(tmp_path / "b").read_bytes()
 
     clip = tmp_path / "a" / "clips" / "aw_000000.mp4"
     before = clip.stat().st_mtime_ns

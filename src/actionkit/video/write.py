@@ -57,7 +57,7 @@ def write_mp4(
 
     with atomic_path(path) as tmp, av.open(str(tmp), "w", format="mp4") as container:
         if codec == "libx264":
-            options = {"crf": str(crf), "preset": "veryfast"}
+            options = {"crf": str(crf), "preset": "veryfast", "threads": "1"}  # deterministic bytes
         else:
             options = {}
         stream = container.add_stream(codec, rate=int(fps), options=options)
