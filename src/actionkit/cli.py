@@ -158,6 +158,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_build(args: argparse.Namespace) -> int:
+    from actionkit.data.ssv2 import read_ssv2
+    from actionkit.text.actionbench import build_actionbench, write_actionbench
+
+    records = read_ssv2(args.annotations, args.labels, split=args.split)
+    build = build_actionbench(records, seed=args.seed)
+    write_actionbench(args.out, build)
+    print(f"{args.out}: {build.kept} of {len(records)} records kept, {sum(build.dropped.values())} dropped")
+    for reason, n in build.dropped.items():
+        print(f"  dropped {n}: {reason}")
+    for reason, n in build.no_object_replacement.items():
+        print(f"  kept without an object replacement {n}: {reason}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--workers", type=int, default=2, help="decoding/rendering worker processes")
@@ -248,6 +263,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--epochs", type=int, help="backbone training epochs")
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(func=cmd_demo)
+
+    bench = sub.add_parser("bench", help="ActionBench records").add_subparsers(dest="bench_command", required=True)
+    bench_build = bench.add_parser("build", parents=[common], help="antonym and object-replaced captions -> JSONL")
+    bench_build.add_argument("--format", required=True, choices=["ssv2"], help="annotation format")
+    bench_build.add_argument("--labels", required=True, help="labels.json (template -> class index)")
+    bench_build.add_argument("--annotations", required=True, help="SSv2 annotation JSON (a list of items)")
+    bench_build.add_argument("--out", required=True, help="output manifest (.jsonl)")
+    bench_build.add_argument("--split", default="val", choices=["train", "val", "test"])
+    bench_build.add_argument("--seed", type=int, default=0, help="seed of the object replacement")
+    bench_build.set_defaults(func=cmd_bench_build)
     return parser
 
 
