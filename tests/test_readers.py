@@ -120,7 +120,7 @@ def test_kinetics_untrimmed_and_layout(tmp_path):
     ("abseiling,q1,10,10,train,0", "time_end (10.0) must be after time_start (10.0)"),
     (",q1,0,10,train,0", "empty value(s) in column(s) label"),
     ("abseiling,q1,0,10,train", "expected 6 fields, got 5"),
-    ('"air drumming",abc123,14,24,test,0', "duplicate clip 'abc123_000014_000024' (first on line 2)"),
+    ('"air drumming",abc123,14,24,test,0', "duplicate id 'abc123_000014_000024' (first on line 2)"),
 ])
 def test_kinetics_malformed(tmp_path, row, problem):
     path = tmp_path / "k400.csv"

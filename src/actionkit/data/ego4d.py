@@ -22,8 +22,8 @@ import logging
 import re
 from pathlib import Path
 
-from actionkit.data.generic_jsonl import check_window, get_seconds, get_text, iter_json_objects
-from actionkit.data.manifest import SPLITS, ClipRecord, ManifestError
+from actionkit.data.generic_jsonl import check_window, get_seconds, get_text
+from actionkit.data.manifest import SPLITS, ClipRecord, ManifestError, iter_json_objects, unique_records
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +65,7 @@ def _parse(row: dict, path: Path, line: int, video_ext: str) -> ClipRecord:
 def read_ego4d(path: Path | str, video_ext: str = ".mp4") -> list[ClipRecord]:
     """Read every narration clip of an Ego4D-style JSONL file (see the module docstring)."""
     path = Path(path)
-    records: list[ClipRecord] = []
-    seen: dict[str, int] = {}
-    for line, row in iter_json_objects(path):
-        record = _parse(row, path, line, video_ext)
-        if record.id in seen:
-            raise ManifestError(path, line, f"duplicate id {record.id!r} (first on line {seen[record.id]})")
-        seen[record.id] = line
-        records.append(record)
+    numbered = ((line, _parse(row, path, line, video_ext)) for line, row in iter_json_objects(path))
+    records = unique_records(numbered, path)
     log.info("read %d narration clips from %s", len(records), path)
     return records

@@ -13,40 +13,22 @@ gives, or absolute) and ``caption`` (non-empty strings). Optional:
 
 Every other key is kept in ``ClipRecord.extra``. Blank lines are skipped; ids must be
 unique. Unlike :mod:`actionkit.data.manifest`, ``id``/``verb``/``split`` may be left out.
-The helpers ``iter_json_objects``, ``get_text`` and ``get_seconds`` are shared with other
+The helpers ``get_text`` and ``get_seconds`` are shared with other
 JSONL readers.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import string
-from collections.abc import Iterator
 from pathlib import Path
 
-from actionkit.data.manifest import OPTIONAL_TEXT_FIELDS, SPLITS, ClipRecord, ManifestError
+from actionkit.data.manifest import (OPTIONAL_TEXT_FIELDS, SPLITS, ClipRecord, ManifestError, iter_json_objects,
+                                     unique_records)
 
 log = logging.getLogger(__name__)
 
 _KNOWN = ("path", "caption", "id", "verb", "split", "start", "end") + OPTIONAL_TEXT_FIELDS
-
-
-def iter_json_objects(path: Path) -> Iterator[tuple[int, dict]]:
-    """Yield ``(1-based line, object)`` for each non-blank line; ManifestError otherwise."""
-    if not path.is_file():
-        raise ManifestError(path, None, "annotation file not found")
-    with path.open(encoding="utf-8") as f:
-        for line_no, text in enumerate(f, start=1):
-            if not text.strip():
-                continue
-            try:
-                row = json.loads(text)
-            except json.JSONDecodeError as e:
-                raise ManifestError(path, line_no, f"not valid JSON ({e.msg} at column {e.colno})") from None
-            if not isinstance(row, dict):
-                raise ManifestError(path, line_no, f"expected a JSON object, got {type(row).__name__}")
-            yield line_no, row
 
 
 def get_text(row: dict, key: str, path: Path, line: int, required: bool = True,
@@ -117,13 +99,6 @@ def _parse(row: dict, path: Path, line: int) -> ClipRecord:
 def read_generic_jsonl(path: Path | str) -> list[ClipRecord]:
     """Read every clip of a generic JSONL annotation file (see the module docstring)."""
     path = Path(path)
-    records: list[ClipRecord] = []
-    seen: dict[str, int] = {}
-    for line, row in iter_json_objects(path):
-        record = _parse(row, path, line)
-        if record.id in seen:
-            raise ManifestError(path, line, f"duplicate id {record.id!r} (first on line {seen[record.id]})")
-        seen[record.id] = line
-        records.append(record)
+    records = unique_records(((line, _parse(row, path, line)) for line, row in iter_json_objects(path)), path)
     log.info("read %d clips from %s", len(records), path)
     return records

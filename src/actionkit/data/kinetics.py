@@ -25,7 +25,7 @@ import math
 from pathlib import Path
 from string import Formatter
 
-from actionkit.data.manifest import ClipRecord, ManifestError
+from actionkit.data.manifest import ClipRecord, ManifestError, unique_records
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +87,7 @@ def read_kinetics(path: Path | str, layout: str | None = None, trimmed: bool = T
     _check_layout(layout)
     if not path.is_file():
         raise ManifestError(path, None, "annotation file not found")
-    records: list[ClipRecord] = []
-    seen: dict[str, int] = {}
+    numbered: list[tuple[int, ClipRecord]] = []
     with path.open(encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f)
         header: list[str] | None = None
@@ -108,13 +107,10 @@ def read_kinetics(path: Path | str, layout: str | None = None, trimmed: bool = T
                 continue
             if len(fields) != len(header):
                 raise ManifestError(path, line, f"expected {len(header)} fields, got {len(fields)}")
-            record = _parse(dict(zip(header, fields)), path, line, layout, trimmed)
-            if record.id in seen:
-                raise ManifestError(path, line, f"duplicate clip {record.id!r} (first on line {seen[record.id]})")
-            seen[record.id] = line
-            records.append(record)
+            numbered.append((line, _parse(dict(zip(header, fields)), path, line, layout, trimmed)))
     if header is None:
         raise ManifestError(path, None, "empty file (no header)")
+    records = unique_records(numbered, path)
     log.info("read %d clips from %s", len(records), path)
     return records
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from actionkit.fileio import write_text_atomic
@@ -84,13 +85,10 @@ def parse_row(row: object, path: Path | str, line: int) -> ClipRecord:
                       **{k: None if v is None else float(v) for k, v in times.items()}, extra=extra)
 
 
-def read_manifest(path: Path | str, split: str | None = None) -> list[ClipRecord]:
-    """Read every record (or only those of ``split``); blank lines are allowed."""
-    path = Path(path)
+def iter_json_objects(path: Path, what: str = "annotation file") -> Iterator[tuple[int, dict]]:
+    """Yield ``(1-based line, object)`` for each non-blank line of a JSONL file; ManifestError otherwise."""
     if not path.is_file():
-        raise ManifestError(path, None, "manifest file not found")
-    records: list[ClipRecord] = []
-    seen: dict[str, int] = {}
+        raise ManifestError(path, None, f"{what} not found")
     with path.open(encoding="utf-8") as f:
         for line_no, text in enumerate(f, start=1):
             if not text.strip():
@@ -99,13 +97,29 @@ def read_manifest(path: Path | str, split: str | None = None) -> list[ClipRecord
                 row = json.loads(text)
             except json.JSONDecodeError as e:
                 raise ManifestError(path, line_no, f"not valid JSON ({e.msg} at column {e.colno})") from None
-            record = parse_row(row, path, line_no)
-            if record.id in seen:
-                raise ManifestError(path, line_no, f"duplicate id {record.id!r} (first on line {seen[record.id]})")
-            seen[record.id] = line_no
-            if split is None or record.split == split:
-                records.append(record)
+            if not isinstance(row, dict):
+                raise ManifestError(path, line_no, f"expected a JSON object, got {type(row).__name__}")
+            yield line_no, row
+
+
+def unique_records(numbered: Iterable[tuple[int, ClipRecord]], path: Path) -> list[ClipRecord]:
+    """The records in order; a repeated id raises ManifestError naming both lines."""
+    records: list[ClipRecord] = []
+    seen: dict[str, int] = {}
+    for line, record in numbered:
+        if record.id in seen:
+            raise ManifestError(path, line, f"duplicate id {record.id!r} (first on line {seen[record.id]})")
+        seen[record.id] = line
+        records.append(record)
     return records
+
+
+def read_manifest(path: Path | str, split: str | None = None) -> list[ClipRecord]:
+    """Read every record (or only those of ``split``); blank lines are allowed."""
+    path = Path(path)
+    numbered = ((line, parse_row(row, path, line)) for line, row in iter_json_objects(path, "manifest file"))
+    records = unique_records(numbered, path)
+    return records if split is None else [r for r in records if r.split == split]
 
 
 def write_manifest(path: Path | str, records: list[ClipRecord]) -> None:

@@ -20,7 +20,7 @@ import logging
 import posixpath
 from pathlib import Path
 
-from actionkit.data.manifest import SPLITS, ClipRecord, ManifestError
+from actionkit.data.manifest import SPLITS, ClipRecord, ManifestError, unique_records
 
 log = logging.getLogger(__name__)
 
@@ -59,17 +59,9 @@ def read_mmaction_list(path: Path | str, classes: list[str] | None = None, split
         raise ValueError(f"split {split!r} is not one of {', '.join(SPLITS)}")
     if not path.is_file():
         raise ManifestError(path, None, "annotation file not found")
-    records: list[ClipRecord] = []
-    seen: dict[str, int] = {}
     with path.open(encoding="utf-8") as f:
-        for line, text in enumerate(f, start=1):
-            text = text.strip()
-            if not text or text.startswith("#"):
-                continue
-            record = _parse(text.split(), path, line, classes, split)
-            if record.id in seen:
-                raise ManifestError(path, line, f"duplicate id {record.id!r} (first on line {seen[record.id]})")
-            seen[record.id] = line
-            records.append(record)
+        rows = [(line, text.split()) for line, text in enumerate(f, start=1)
+                if text.strip() and not text.lstrip().startswith("#")]
+    records = unique_records(((line, _parse(fields, path, line, classes, split)) for line, fields in rows), path)
     log.info("read %d clips from %s", len(records), path)
     return records
