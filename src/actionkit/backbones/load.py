@@ -1,8 +1,9 @@
 """Build a backbone from its command-line name. Plain branches, no registry.
 
-Names: ``world`` (built-in; weights from ``--weights DIR``, default ``<data>/backbone``).
-Real backbones (``openclip:<arch>``, ``hf-clip:<path>``, ``hf-xclip:<path>``) and ``lit``
-arrive with their own issue.
+Names: ``world`` (built-in; weights from ``--weights DIR``, default ``<data>/backbone``);
+``hf-clip:<dir>`` and ``hf-xclip:<dir>`` (Hugging Face CLIP / X-CLIP saved with
+``save_pretrained`` into a local directory; ``--weights DIR`` overrides the path after the
+colon). ``openclip:<arch>`` and ``lit`` arrive with their own issue.
 """
 
 from __future__ import annotations
@@ -25,4 +26,12 @@ def load_backbone(name: str, weights: Path | str | None, device: str | torch.dev
         if weights is None:
             raise FileNotFoundError("the world backbone needs --weights DIR (a folder written by `actionkit backbone train`)")
         return WorldBackbone.load(weights, device=device)
-    raise UnknownBackbone(f"unknown backbone {name!r}; available here: world")
+    if name.startswith("hf-clip:"):
+        from actionkit.backbones.hf_clip import HFCLIPBackbone
+
+        return HFCLIPBackbone(path=weights or name[len("hf-clip:"):], device=device)
+    if name.startswith("hf-xclip:"):
+        from actionkit.backbones.hf_clip import HFXCLIPBackbone
+
+        return HFXCLIPBackbone(path=weights or name[len("hf-xclip:"):], device=device)
+    raise UnknownBackbone(f"unknown backbone {name!r}; available here: world, hf-clip:<dir>, hf-xclip:<dir>")
