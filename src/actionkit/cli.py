@@ -19,6 +19,11 @@ def _manifest_and_root(data: str, videos: str | None) -> tuple[Path, Path]:
     return manifest, Path(videos) if videos else manifest.parent
 
 
+def _default_weights(backbone: str, data: Path) -> Path | None:
+    """Where `actionkit backbone train` puts the Action World backbones; real backbones name their own path."""
+    return {"world": data / "backbone", "lit": data / "backbone-lit"}.get(backbone)
+
+
 def cmd_world_generate(args: argparse.Namespace) -> int:
     from actionkit.world.generate import WorldConfig, generate_world
 
@@ -32,14 +37,16 @@ def cmd_world_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_backbone_train(args: argparse.Namespace) -> int:
+    from actionkit.backbones.world import WorldBackboneConfig
     from actionkit.backbones.world_training import WorldTrainConfig, train_world_backbone
 
     cfg = WorldTrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                            workers=args.workers, device=args.device)
-    out = args.out or str(Path(args.data) / "backbone")
-    summary = train_world_backbone(args.data, out, cfg=cfg, progress=not args.no_progress)
+    model_cfg = WorldBackboneConfig.lit() if args.backbone == "lit" else WorldBackboneConfig()
+    out = args.out or str(_default_weights(args.backbone, Path(args.data)))
+    summary = train_world_backbone(args.data, out, model_cfg, cfg, progress=not args.no_progress, resume=args.resume)
     print(json.dumps(summary, indent=2))
-    print(f"saved the world backbone to {out}")
+    print(f"saved the {args.backbone} backbone to {out}")
     return 0
 
 
@@ -51,7 +58,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
     start = time.time()
     manifest, root = _manifest_and_root(args.data, args.videos)
-    weights = args.weights or (manifest.parent / "backbone" if args.backbone == "world" else None)
+    weights = args.weights or _default_weights(args.backbone, manifest.parent)
     model = load_backbone(args.backbone, weights, device=args.device)
     name = args.backbone
     if args.patcher:
@@ -101,7 +108,7 @@ def cmd_patch(args: argparse.Namespace) -> int:
     from actionkit.methods.paxion.training import PatchTrainConfig, train_patcher
 
     manifest, _ = _manifest_and_root(args.data, None)
-    weights = args.weights or (manifest.parent / "backbone" if args.backbone == "world" else None)
+    weights = args.weights or _default_weights(args.backbone, manifest.parent)
     backbone = load_backbone(args.backbone, weights, device=args.device)
     patcher = PatcherConfig(num_latents=args.latents, dim=args.dim, depth=args.depth, heads=args.heads,
                             text_perceiver=not args.no_text_perceiver)
@@ -125,7 +132,7 @@ def cmd_fuse(args: argparse.Namespace) -> int:
     from actionkit.train.trainer import TrainerConfig
 
     manifest, _ = _manifest_and_root(args.data, None)
-    weights = args.weights or (manifest.parent / "backbone" if args.backbone == "world" else None)
+    weights = args.weights or _default_weights(args.backbone, manifest.parent)
     patched = PatchedModel.load(args.patcher, load_backbone(args.backbone, weights, device=args.device))
     out = args.out or str(manifest.parent / "fuser")
     train = TrainerConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
@@ -195,8 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     backbone = sub.add_parser("backbone", help="the built-in world backbone").add_subparsers(dest="backbone_command", required=True)
     train = backbone.add_parser("train", parents=[common], help="train it on the Action World train split")
+    train.add_argument("--backbone", default="world", choices=["world", "lit"],
+                       help="world: CNN trained from scratch; lit: locked ImageNet EfficientNet-Lite0 + MiniLM")
     train.add_argument("--data", required=True, help="world folder (with manifest.jsonl)")
-    train.add_argument("--out", help="checkpoint folder (default: DATA/backbone)")
+    train.add_argument("--out", help="checkpoint folder (default: DATA/backbone, lit: DATA/backbone-lit)")
+    train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
     train.add_argument("--epochs", type=int, default=40)
     train.add_argument("--batch-size", type=int, default=128)
     train.add_argument("--lr", type=float, default=3e-3)

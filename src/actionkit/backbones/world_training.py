@@ -17,8 +17,9 @@ import torch
 
 from actionkit.backbones.minilm import MiniLMTextTower
 from actionkit.backbones.world import WorldBackbone, WorldBackboneConfig
-from actionkit.data.clips import load_clips
-from actionkit.data.manifest import read_manifest
+from actionkit.backbones.protocol import similarity_matrix
+from actionkit.data.clips import iter_clip_batches
+from actionkit.data.manifest import ClipRecord, read_manifest
 from actionkit.train.losses import video_text_contrastive_loss
 from actionkit.train.trainer import Trainer, TrainerConfig
 
@@ -38,17 +39,31 @@ class WorldTrainConfig(TrainerConfig):
 
 
 @torch.no_grad()
-def caption_recall_at_1(model: WorldBackbone, frames: torch.Tensor, captions: list[str],
-                        batch_size: int = 256) -> float:
-    """Fraction of clips whose most similar caption (among the distinct ``captions``) is theirs."""
+def caption_recall_at_1(model: WorldBackbone, video: torch.Tensor, captions: list[str]) -> float:
+    """Fraction of clips (embeddings [N, D]) whose most similar caption among the distinct ``captions`` is theirs."""
     distinct = sorted(set(captions))
-    text = model.project_text(model.text_tower.pooled(distinct))
-    hits = 0
-    for i in range(0, len(frames), batch_size):
-        video = model.encode_video(frames[i:i + batch_size].float()).video
-        best = (video @ text.t()).argmax(dim=1).tolist()
-        hits += sum(distinct[j] == c for j, c in zip(best, captions[i:i + batch_size]))
-    return hits / max(1, len(frames))
+    best = similarity_matrix(video, model.project_text(model.text_tower.pooled(distinct))).argmax(dim=1)
+    return sum(distinct[j] == c for j, c in zip(best.tolist(), captions)) / max(1, len(captions))
+
+
+@torch.no_grad()
+def _clip_inputs(model: WorldBackbone, records: list[ClipRecord], root: Path, cfg: WorldTrainConfig,
+                 desc: str, progress: bool) -> tuple[torch.Tensor, list[ClipRecord], int]:
+    """What a training step reads for each readable clip, fp16: the preprocessed pixels
+    [N, T, 3, S, S] when the frame encoder learns, or, when it is locked (``lit``), its mean
+    patch token per frame [N, T, Dv], computed once. Returns (inputs, records, skipped)."""
+    skipped: list = []
+    chunks, kept = [], []
+    for idx, pixels in iter_clip_batches(records, root, model.num_frames, transform=model.preprocess,
+                                         batch_size=64, workers=cfg.workers, desc=desc, progress=progress,
+                                         skipped=skipped):
+        if model.encoder_is_frozen:
+            pixels = model.frame_tokens(pixels.to(cfg.device)).mean(dim=2)
+        chunks.append(pixels.half().cpu())
+        kept.extend(records[i] for i in idx.tolist())
+    if not chunks:
+        raise RuntimeError(f"none of the {len(records)} clips under {root} could be read")
+    return torch.cat(chunks), kept, len(skipped)
 
 
 def train_world_backbone(data_dir: Path | str, out_dir: Path | str,
@@ -57,7 +72,10 @@ def train_world_backbone(data_dir: Path | str, out_dir: Path | str,
                          resume: bool = False) -> dict:
     """Train on ``data_dir/manifest.jsonl`` (split train), save to ``out_dir``; returns a summary.
 
-    ``out_dir`` also gets ``metrics.jsonl`` and a ``checkpoint/`` to continue from (``resume``).
+    ``model_cfg`` chooses the frame encoder: the CNN trained here (``world``) or the locked
+    EfficientNet-Lite0 (``lit``, ``WorldBackboneConfig.lit()``), whose features are then
+    computed once and only the projections learn. ``out_dir`` also gets ``metrics.jsonl``
+    and a ``checkpoint/`` to continue from (``resume``).
     """
     start = time.time()
     data_dir, out_dir = Path(data_dir), Path(out_dir)
@@ -71,35 +89,47 @@ def train_world_backbone(data_dir: Path | str, out_dir: Path | str,
 
     text_tower = MiniLMTextTower(device=device)
     model = WorldBackbone(model_cfg, text_tower).to(device)
-    decode = dict(transform=model.preprocess, dtype=torch.float16, workers=cfg.workers, progress=progress)
-    train = load_clips(train_records, data_dir, model_cfg.num_frames, desc="decode train", **decode)
-    val = load_clips(val_records, data_dir, model_cfg.num_frames, desc="decode val", **decode) if val_records else None
+    inputs, train_records, skipped = _clip_inputs(model, train_records, data_dir, cfg, "decode train", progress)
 
-    captions = [r.caption for r in train.records]
+    captions = [r.caption for r in train_records]
     distinct = sorted(set(captions))
     position = {c: i for i, c in enumerate(distinct)}
     caption_ids = torch.tensor([position[c] for c in captions])
     sentences = text_tower.pooled(distinct)                      # [U, 384], computed once
 
+    def embed(batch: torch.Tensor) -> torch.Tensor:
+        """Clip embeddings [B, D] of a batch of ``inputs``."""
+        if model.encoder_is_frozen:
+            return model.clip_embedding(batch)[1]
+        return model.encode_video(batch).video
+
     def step(idx: torch.Tensor, _: int) -> dict[str, torch.Tensor]:
         keep = torch.randperm(model_cfg.num_frames)[:cfg.frames_per_step]
-        video = model.encode_video(train.frames[idx][:, keep].to(device).float()).video
+        video = embed(inputs[idx][:, keep].to(device).float())
         text = model.project_text(sentences[caption_ids[idx]].to(device))
         scale = model.logit_scale.exp().clamp(max=100)
         return {"loss": video_text_contrastive_loss(video, text, scale, caption_ids[idx].to(device))}
 
-    trainer = Trainer(model, step, len(train.frames), cfg, out_dir, desc="backbone train", progress=progress,
-                      model_config=asdict(model_cfg))
+    trainer = Trainer(model, step, len(inputs), cfg, out_dir, desc=f"{model.name} backbone train",
+                      progress=progress, model_config=asdict(model_cfg))
     last = trainer.fit(resume=resume)
     model.eval()
+    val_r1 = None
+    if val_records:
+        val_inputs, val_records, val_skipped = _clip_inputs(model, val_records, data_dir, cfg, "decode val", progress)
+        skipped += val_skipped
+        with torch.no_grad():
+            video = torch.cat([embed(val_inputs[i:i + 256].float()) for i in range(0, len(val_inputs), 256)])
+        val_r1 = caption_recall_at_1(model, video, [r.caption for r in val_records])
     summary = {
-        "train_clips": len(train.frames),
-        "skipped": len(train.skipped) + (len(val.skipped) if val else 0),
+        "backbone": model.name,
+        "train_clips": len(inputs),
+        "skipped": skipped,
         "epochs": cfg.epochs,
         "final_loss": last["loss"],
-        "val_caption_r1": caption_recall_at_1(model, val.frames, [r.caption for r in val.records]) if val else None,
+        "val_caption_r1": val_r1,
         "seconds": time.time() - start,
     }
     model.save(out_dir, extra={"trained_on": str(data_dir), "train": asdict(cfg), "summary": summary})
-    log.info("world backbone: %s", summary)
+    log.info("%s backbone: %s", model.name, summary)
     return summary

@@ -56,11 +56,12 @@ def write_mp4(
         raise ValueError(f"fps must be > 0, got {fps}")
 
     with atomic_path(path) as tmp, av.open(str(tmp), "w", format="mp4") as container:
-        if codec == "libx264":
-            options = {"crf": str(crf), "preset": "veryfast", "threads": "1"}  # deterministic bytes
-        else:
-            options = {}
+        options = {"crf": str(crf), "preset": "veryfast"} if codec == "libx264" else {}
         stream = container.add_stream(codec, rate=int(fps), options=options)
+        # One encoder thread: x264's multi-threaded output depends on thread timing, and the
+        # same seed must give the same bytes. Clips are small; parallelism comes from processes.
+        stream.codec_context.thread_count = 1
+        stream.codec_context.thread_type = "NONE"
         stream.width = width
         stream.height = height
         stream.pix_fmt = "yuv420p"
