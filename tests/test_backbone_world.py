@@ -60,3 +60,37 @@ def test_contrastive_loss_prefers_the_matching_caption():
     text = torch.eye(4)[[1, 0, 2, 3]]
     assert torch.allclose(video_text_contrastive_loss(video, text, 10.0, ids),
                           video_text_contrastive_loss(video, torch.eye(4), 10.0, ids))
+
+
+def test_lit_backbone_uses_the_locked_pretrained_image_tower(text_tower):
+    from actionkit.backbones.world import WorldBackboneConfig
+
+    torch.manual_seed(0)
+    model = WorldBackbone(WorldBackboneConfig.lit(), text_tower).eval()
+    assert model.name == "lit" and model.encoder_is_frozen
+    frames = torch.randint(0, 256, (1, 8, 3, 64, 64), dtype=torch.uint8)
+    pixels = model.preprocess(frames)
+    assert pixels.min() >= -1 and pixels.max() <= 1                      # EfficientNet-Lite input range
+    with torch.no_grad():
+        v = model.encode_video(pixels)
+    assert v.frame_tokens.shape == (1, 8, 4, 1280)                        # (64/32)^2 patches
+    # The real ImageNet weights, not a random init: two inits give identical tokens.
+    other = WorldBackbone(WorldBackboneConfig.lit(), text_tower).eval()
+    with torch.no_grad():
+        assert torch.equal(other.encode_video(pixels).frame_tokens, v.frame_tokens)
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable == {"visual_proj.weight", "visual_proj.bias", "text_proj.weight", "text_proj.bias",
+                         "logit_scale"}
+
+
+def test_lit_backbone_trains_its_projections_only(tiny_world, tmp_path):
+    from actionkit.backbones.world import WorldBackboneConfig
+    from actionkit.backbones.world_training import WorldTrainConfig, train_world_backbone
+
+    cfg = WorldTrainConfig(epochs=1, batch_size=8, workers=0)
+    summary = train_world_backbone(tiny_world, tmp_path / "lit", WorldBackboneConfig.lit(), cfg, progress=False)
+    assert summary["backbone"] == "lit" and summary["train_clips"] >= 8
+    loaded = load_backbone("lit", tmp_path / "lit")
+    assert loaded.name == "lit"
+    with pytest.raises(ValueError, match="holds a 'lit' backbone, not 'world'"):
+        load_backbone("world", tmp_path / "lit")
