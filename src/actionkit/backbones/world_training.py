@@ -20,7 +20,7 @@ from actionkit.backbones.world import WorldBackbone, WorldBackboneConfig
 from actionkit.backbones.protocol import similarity_matrix
 from actionkit.data.clips import iter_clip_batches
 from actionkit.data.manifest import ClipRecord, read_manifest
-from actionkit.train.losses import video_text_contrastive_loss
+from actionkit.train.losses import index_distinct, video_text_contrastive_loss
 from actionkit.train.trainer import Trainer, TrainerConfig
 
 log = logging.getLogger(__name__)
@@ -91,10 +91,7 @@ def train_world_backbone(data_dir: Path | str, out_dir: Path | str,
     model = WorldBackbone(model_cfg, text_tower).to(device)
     inputs, train_records, skipped = _clip_inputs(model, train_records, data_dir, cfg, "decode train", progress)
 
-    captions = [r.caption for r in train_records]
-    distinct = sorted(set(captions))
-    position = {c: i for i, c in enumerate(distinct)}
-    caption_ids = torch.tensor([position[c] for c in captions])
+    distinct, caption_ids = index_distinct([r.caption for r in train_records])
     sentences = text_tower.pooled(distinct)                      # [U, 384], computed once
 
     def embed(batch: torch.Tensor) -> torch.Tensor:

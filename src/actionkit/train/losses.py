@@ -9,6 +9,17 @@ from actionkit.backbones.protocol import similarity_matrix
 from actionkit.train.distributed import gather_with_grad, rank_offset
 
 
+def index_distinct(texts: list[str]) -> tuple[list[str], torch.Tensor]:
+    """(the distinct texts, sorted; the index of each of ``texts`` among them [N]).
+
+    Captions come from a finite set: embed the distinct ones once, and let equal ids mark
+    the clips that are each other's positives (``positive_targets``).
+    """
+    distinct = sorted(set(texts))
+    position = {t: i for i, t in enumerate(distinct)}
+    return distinct, torch.tensor([position[t] for t in texts], dtype=torch.long)
+
+
 def positive_targets(query_ids: torch.Tensor, pool_ids: torch.Tensor) -> torch.Tensor:
     """Soft targets ``[B, N]``: each query's mass spread evenly over the pool entries with its id."""
     same = (query_ids[:, None] == pool_ids[None, :]).float()

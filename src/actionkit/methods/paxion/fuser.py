@@ -28,8 +28,10 @@ from actionkit.methods.paxion.losses import vtc_loss
 from actionkit.methods.paxion.model import PatchedModel
 from actionkit.methods.paxion.patcher import FeedForward
 from actionkit.methods.paxion.training import ClipFeatures
+from actionkit.probes.actionbench import encode_texts
 from actionkit.fileio import write_json_atomic
 from actionkit.train.checkpoint import check_config, load_tensors, read_json, save_tensors
+from actionkit.train.losses import index_distinct
 from actionkit.train.trainer import Trainer, TrainerConfig
 
 log = logging.getLogger(__name__)
@@ -130,10 +132,9 @@ def train_fuser(patched: PatchedModel, data_dir: Path | str, out_dir: Path | str
     with torch.no_grad():
         latents = torch.cat([patched.heads.encode_tokens(features.frame_tokens[i:i + 256].float())
                              for i in range(0, len(features.records), 256)])       # [N, K, D], frozen
-        captions = sorted({r.caption for r in features.records})
-        text = torch.cat([patched.encode_text(captions[i:i + 256]).pooled for i in range(0, len(captions), 256)])
-    position = {c: i for i, c in enumerate(captions)}
-    caption_ids = torch.tensor([position[r.caption] for r in features.records])
+    captions, caption_ids = index_distinct([r.caption for r in features.records])
+    embedded = encode_texts(patched, captions)                                   # frozen text side
+    text = torch.stack([embedded[c] for c in captions])                         # [U, D]
 
     torch.manual_seed(train.seed)
     fuser = KnowledgeFuser(replace(cfg, embed_dim=patched.embed_dim))
