@@ -13,7 +13,7 @@ from actionkit.data.generic_jsonl import read_generic_jsonl
 from actionkit.data.kinetics import read_class_list, read_kinetics
 from actionkit.data.manifest import ClipRecord, ManifestError
 from actionkit.data.mmaction import read_mmaction_list
-from actionkit.data.validate import check_clip_windows
+from actionkit.data.validate import OUTSIDE, UNREADABLE, check_clip_windows
 from actionkit.video import write_mp4
 
 
@@ -244,11 +244,10 @@ def test_check_clip_windows(grey_root):
     inside, outside = _clip("in", "grey.mp4", 0.5, 2.2), _clip("out", "grey.mp4", 3.0, 5.0)
     missing, whole = _clip("gone", "gone.mp4", 0.0, 1.0), _clip("all", "gone.mp4", None, None)
     problems = check_clip_windows([inside, outside, missing, whole], grey_root)
-    assert [(r.id, reason) for r, reason in problems if r.id != "gone"] == [
-        ("out", "window [3.0, 5.0] s is outside the video (2.00 s long)")]
-    assert [r.id for r, _ in problems] == ["out", "gone"]
-    assert "file not found" in problems[1][1]
-    assert [r.id for r, _ in check_clip_windows([whole], grey_root, probe_all=True)] == ["all"]
+    assert [(p.record.id, p.kind) for p in problems] == [("out", OUTSIDE), ("gone", UNREADABLE)]
+    assert problems[0].detail == f"{grey_root / 'grey.mp4'}: window [3.0, 5.0] s is outside the video (2.00 s long)"
+    assert problems[1].detail == f"{grey_root / 'gone.mp4'}: file not found"
+    assert [p.record.id for p in check_clip_windows([whole], grey_root, probe_all=True)] == ["all"]
 
 
 def test_load_clips_honours_generic_jsonl_window(tmp_path, grey_root):

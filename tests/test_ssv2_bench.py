@@ -1,6 +1,7 @@
 import json
 import random
 
+import numpy as np
 import pytest
 
 from actionkit.cli import main
@@ -156,10 +157,43 @@ def test_cli_bench_build(tmp_path, capsys):
     assert "2 of 4 records kept, 2 dropped" in printed
     assert "dropped 1: no antonym: no rule applies" in printed
     assert "kept without an object replacement 1: no object: the record has no placeholders" in printed
+    dropped = [json.loads(line) for line in (tmp_path / "bench.dropped.jsonl").read_text().splitlines()]
+    assert sorted(d["id"] for d in dropped) == ["7", "78687"]
 
 
-def test_cli_bench_build_reports_a_bad_item(tmp_path, capsys):
-    ann, lab = _write(tmp_path, [ITEMS[1], {"id": "9", "template": "Juggling [something]"}])
+def test_read_ssv2_collects_bad_items(tmp_path):
+    items = [ITEMS[1], {"id": "9", "template": "Juggling [something]"}, {"template": "Opening [something]"},
+             ITEMS[1]]
+    ann, lab = _write(tmp_path, items)
+    errors = []
+    assert [r.id for r in read_ssv2(ann, lab, errors=errors)] == ["42326"]
+    assert [(e.kind, e.problem.split(":")[0]) for e in errors] == [
+        ("unknown label", "item 1"), ("missing field", "item 2"), ("duplicate id", "item 3")]
+    assert all(str(ann) in str(e) for e in errors)
+
+
+def test_cli_bench_build_keeps_going_and_reports_bad_rows(tmp_path, capsys):
+    """A bad item, a missing video and an unreadable video are dropped, counted and named; the rest is kept."""
+    from actionkit.video import write_mp4
+
+    items = [ITEMS[1], {"id": "9", "template": "Juggling [something]"},
+             {"id": "43", "label": "opening a box", "template": "Opening [something]", "placeholders": ["a box"]},
+             {"id": "44", "label": "opening a jar", "template": "Opening [something]", "placeholders": ["a jar"]}]
+    ann, lab = _write(tmp_path, items)
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    write_mp4(videos / "42326.mp4", np.zeros((4, 16, 16, 3), np.uint8), fps=4)
+    (videos / "44.mp4").write_bytes(b"not a video at all")
+    out = tmp_path / "b.jsonl"
     rc = main(["bench", "build", "--format", "ssv2", "--labels", str(lab), "--annotations", str(ann),
-               "--out", str(tmp_path / "b.jsonl")])
-    assert rc == 2 and "item 1: template 'Juggling [something]'" in capsys.readouterr().err
+               "--out", str(out), "--videos", str(videos), "--videos-ext", ".mp4"])
+    printed = capsys.readouterr().out
+    assert rc == 0 and [r.id for r in read_manifest(out)] == ["42326"]
+    assert "1 of 4 records kept, 3 dropped" in printed
+    assert "dropped 2: video missing or unreadable" in printed and "dropped 1: unknown label" in printed
+    assert f"{videos / '43.mp4'}: file not found" in printed
+    assert f"{ann}: item 1: template 'Juggling [something]'" in printed
+    dropped = [json.loads(line) for line in (tmp_path / "b.dropped.jsonl").read_text().splitlines()]
+    assert sorted(d["reason"] for d in dropped) == ["unknown label", "video missing or unreadable",
+                                                    "video missing or unreadable"]
+    assert any(d.get("id") == "44" and str(videos / "44.mp4") in d["detail"] for d in dropped)

@@ -166,15 +166,32 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_build(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from actionkit.data.manifest import ManifestError
     from actionkit.data.ssv2 import read_ssv2
+    from actionkit.data.validate import check_clip_windows
+    from actionkit.fileio import write_text_atomic
     from actionkit.text.actionbench import build_actionbench, write_actionbench
 
-    records = read_ssv2(args.annotations, args.labels, split=args.split)
+    errors: list[ManifestError] = []
+    records = read_ssv2(args.annotations, args.labels, videos_ext=args.videos_ext, split=args.split, errors=errors)
+    rows = [{"reason": e.kind, "detail": str(e)} for e in errors]
+    if args.videos:      # each kept row's video must open and hold its window
+        bad = {p.record.id: p for p in check_clip_windows(records, args.videos, probe_all=True)}
+        rows += [{"id": p.record.id, "reason": p.kind, "detail": p.detail} for p in bad.values()]
+        records = [r for r in records if r.id not in bad]
     build = build_actionbench(records, seed=args.seed)
     write_actionbench(args.out, build)
-    print(f"{args.out}: {build.kept} of {len(records)} records kept, {sum(build.dropped.values())} dropped")
-    for reason, n in build.dropped.items():
+    rows += [{"id": cid, "reason": reason} for cid, reason in build.dropped_ids]
+    dropped_path = Path(args.out).with_suffix(".dropped.jsonl")
+    write_text_atomic(dropped_path, "".join(json.dumps(r) + "\n" for r in rows))
+    total = build.kept + len(rows)
+    print(f"{args.out}: {build.kept} of {total} records kept, {len(rows)} dropped (listed in {dropped_path})")
+    for reason, n in Counter(r["reason"] for r in rows).most_common():
         print(f"  dropped {n}: {reason}")
+    for row in [r for r in rows if "detail" in r][:20]:
+        print(f"    {row['detail']}")
     for reason, n in build.no_object_replacement.items():
         print(f"  kept without an object replacement {n}: {reason}")
     return 0
@@ -282,6 +299,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench_build.add_argument("--out", required=True, help="output manifest (.jsonl)")
     bench_build.add_argument("--split", default="val", choices=["train", "val", "test"])
     bench_build.add_argument("--seed", type=int, default=0, help="seed of the object replacement")
+    bench_build.add_argument("--videos", help="video folder: rows whose video is missing, unreadable or shorter "
+                                              "than their window are dropped and listed")
+    bench_build.add_argument("--videos-ext", default=".webm", help="file extension of the SSv2 videos")
     bench_build.set_defaults(func=cmd_bench_build)
     return parser
 

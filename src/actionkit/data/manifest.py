@@ -25,12 +25,16 @@ SPLITS: tuple[str, ...] = ("train", "val", "test")
 
 
 class ManifestError(ValueError):
-    """A manifest that cannot be read; the message names file, line and problem."""
+    """A manifest that cannot be read; the message names file, line and problem.
 
-    def __init__(self, path: Path | str, line: int | None, problem: str):
+    ``kind`` is a short category ("missing field", "unknown label", ...) that jobs which skip
+    bad rows count by.
+    """
+
+    def __init__(self, path: Path | str, line: int | None, problem: str, kind: str = "malformed row"):
         where = f"{path}:{line}" if line is not None else str(path)
         super().__init__(f"{where}: {problem}")
-        self.path, self.line, self.problem = Path(path), line, problem
+        self.path, self.line, self.problem, self.kind = Path(path), line, problem, kind
 
 
 @dataclass(frozen=True)

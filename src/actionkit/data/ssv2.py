@@ -5,7 +5,8 @@ vaporub bottle", "template": "Holding [something] next to [something]", "placeho
 ["potato", "vicks vaporub bottle"]}`` (the test split has no label nor placeholders). The
 labels file maps the 174 templates, written without brackets ("Holding something next to
 something"), to class indices. A malformed item raises ``ManifestError`` naming the file and
-the item's 0-based index ("item 3").
+the item's 0-based index ("item 3"); given an ``errors`` list, the reader appends the error
+and goes on with the next item instead.
 """
 
 from __future__ import annotations
@@ -62,10 +63,11 @@ def read_ssv2_labels(labels: Path | str) -> dict[str, int]:
 def _check_item(item: object, path: Path, i: int) -> dict:
     where = f"item {i}"
     if not isinstance(item, dict):
-        raise ManifestError(path, None, f"{where}: expected a JSON object, got {type(item).__name__}")
+        raise ManifestError(path, None, f"{where}: expected a JSON object, got {type(item).__name__}",
+                            "not an object")
     missing = [k for k in ("id", "template") if k not in item]
     if missing:
-        raise ManifestError(path, None, f"{where}: missing field(s) {', '.join(missing)}")
+        raise ManifestError(path, None, f"{where}: missing field(s) {', '.join(missing)}", "missing field")
     bad = [k for k in ("id", "template") if not isinstance(item[k], str) or not item[k].strip()]
     if "label" in item and not isinstance(item["label"], str):
         bad.append("label")
@@ -74,17 +76,40 @@ def _check_item(item: object, path: Path, i: int) -> dict:
         bad.append("placeholders")
     if bad:
         raise ManifestError(path, None, f"{where}: wrong type of field(s) {', '.join(bad)} (id, template: "
-                                        "non-empty strings; label: string; placeholders: list of strings)")
+                                        "non-empty strings; label: string; placeholders: list of strings)",
+                            "wrong field type")
     return item
 
 
+def _record(path: Path, i: int, raw: object, classes: dict[str, int] | None, labels: Path | str | None,
+            seen: dict[str, int], videos_ext: str, split: str) -> ClipRecord:
+    item = _check_item(raw, path, i)
+    cid, template = item["id"].strip(), item["template"]
+    if cid in seen:
+        raise ManifestError(path, None, f"item {i}: duplicate id {cid!r} (first at item {seen[cid]})",
+                            "duplicate id")
+    if classes is not None and template_key(template) not in classes:
+        raise ManifestError(path, None, f"item {i}: template {template!r} is not a class of {labels}",
+                            "unknown label")
+    seen[cid] = i
+    placeholders = list(item.get("placeholders", []))
+    label = item.get("label", "")
+    return ClipRecord(
+        id=cid, path=f"{cid}{videos_ext}", caption=label or fill_template(template, placeholders),
+        verb=template, split=split, object=placeholders[0] if placeholders else "",
+        extra={"template": template, "placeholders": placeholders, "label": label},
+    )
+
+
 def read_ssv2(annotations: Path | str, labels: Path | str | None = None, videos_ext: str = ".webm",
-              split: str = "val") -> list[ClipRecord]:
+              split: str = "val", errors: list[ManifestError] | None = None) -> list[ClipRecord]:
     """Read an SSv2 annotation file; with ``labels``, every template must be one of its classes.
 
     Record: id = SSv2 id, path = ``{id}{videos_ext}``, caption = label (or the filled template),
     verb = template (the SSv2 class, with ``[something]`` slots), object = first placeholder,
-    extra = {"template", "placeholders", "label"}.
+    extra = {"template", "placeholders", "label"}. A malformed item raises ``ManifestError``;
+    with an ``errors`` list it is appended there and skipped (a file that cannot be read at
+    all still raises).
     """
     if split not in SPLITS:
         raise ValueError(f"split {split!r} is not one of {', '.join(SPLITS)}")
@@ -96,18 +121,10 @@ def read_ssv2(annotations: Path | str, labels: Path | str | None = None, videos_
     records: list[ClipRecord] = []
     seen: dict[str, int] = {}
     for i, raw in enumerate(items):
-        item = _check_item(raw, path, i)
-        cid, template = item["id"].strip(), item["template"]
-        if cid in seen:
-            raise ManifestError(path, None, f"item {i}: duplicate id {cid!r} (first at item {seen[cid]})")
-        seen[cid] = i
-        if classes is not None and template_key(template) not in classes:
-            raise ManifestError(path, None, f"item {i}: template {template!r} is not a class of {labels}")
-        placeholders = list(item.get("placeholders", []))
-        label = item.get("label", "")
-        records.append(ClipRecord(
-            id=cid, path=f"{cid}{videos_ext}", caption=label or fill_template(template, placeholders),
-            verb=template, split=split, object=placeholders[0] if placeholders else "",
-            extra={"template": template, "placeholders": placeholders, "label": label},
-        ))
+        try:
+            records.append(_record(path, i, raw, classes, labels, seen, videos_ext, split))
+        except ManifestError as e:
+            if errors is None:
+                raise
+            errors.append(e)
     return records

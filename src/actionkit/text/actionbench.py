@@ -35,6 +35,7 @@ class BenchBuild:
     dropped: dict[str, int] = field(default_factory=dict)       # reason -> records left out
     kept: int = 0
     no_object_replacement: dict[str, int] = field(default_factory=dict)   # reason -> kept records without one
+    dropped_ids: list[tuple[str, str]] = field(default_factory=list)      # (record id, reason), input order
 
 
 def _label_antonym(label: str, template: str, placeholders: list[str],
@@ -63,6 +64,7 @@ def build_actionbench(records: list[ClipRecord], seed: int = 0) -> BenchBuild:
     vocabulary = build_vocabulary(records)
     kept: list[ClipRecord] = []
     dropped: Counter[str] = Counter()
+    dropped_ids: list[tuple[str, str]] = []
     no_object: Counter[str] = Counter()
     for r in records:
         label = r.extra.get("label") or r.caption
@@ -71,10 +73,12 @@ def build_actionbench(records: list[ClipRecord], seed: int = 0) -> BenchBuild:
         template_antonym, reason = antonym_with_reason(template)
         if template_antonym is None:
             dropped[reason] += 1
+            dropped_ids.append((r.id, reason))
             continue
         label_antonym, reason = _label_antonym(label, template, placeholders, template_antonym)
         if label_antonym is None:
             dropped[reason] += 1
+            dropped_ids.append((r.id, reason))
             continue
         shuffled = object_replaced(label, placeholders, vocabulary, rng)
         if shuffled is None:
@@ -87,7 +91,7 @@ def build_actionbench(records: list[ClipRecord], seed: int = 0) -> BenchBuild:
         }))
     log.info("ActionBench: kept %d of %d records (%d dropped, %d without an object replacement)",
              len(kept), len(records), sum(dropped.values()), sum(no_object.values()))
-    return BenchBuild(kept, dict(dropped.most_common()), len(kept), dict(no_object.most_common()))
+    return BenchBuild(kept, dict(dropped.most_common()), len(kept), dict(no_object.most_common()), dropped_ids)
 
 
 def write_actionbench(path: Path | str, build: BenchBuild) -> None:
