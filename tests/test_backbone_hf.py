@@ -167,6 +167,14 @@ def test_hf_xclip_protocol(xclip_dir):
     with pytest.raises(ValueError, match="frames"):
         bb.encode_video(pixels[:, :2])
     _check_text(bb)
+    # Frames see each other: the reversed clip is encoded again, never made from flipped features.
+    from actionkit.probes.actionbench import reversed_video
+
+    assert not bb.frame_independent
+    with torch.no_grad():
+        assert torch.allclose(reversed_video(bb, vf, pixels), bb.encode_video(pixels.flip(1)).video, atol=1e-6)
+    with pytest.raises(ValueError, match="not encoded independently"):
+        reversed_video(bb, vf)
 
 
 def test_probe_and_patch_run_on_an_hf_clip_backbone(clip_dir, tiny_world, tmp_path):

@@ -31,6 +31,22 @@ def test_patcher_sees_frame_order_the_backbone_does_not(patched):
     assert torch.allclose(frozen_f.video, frozen_b.video, atol=1e-6)
 
 
+def test_reversed_clip_from_flipped_frame_features_equals_encoding_reversed_pixels(patched):
+    """What lets probes and the feature cache skip a second pass over reversed pixels."""
+    from actionkit.methods.paxion.fuser import FusedModel, FuserConfig, KnowledgeFuser
+    from actionkit.probes.actionbench import reversed_video
+
+    torch.manual_seed(1)
+    fused = FusedModel(patched, KnowledgeFuser(FuserConfig(embed_dim=16)))
+    pixels = torch.randn(2, 4, 3, 64, 64)
+    with torch.no_grad():
+        for model in (patched.backbone, patched, fused):
+            f = model.encode_video(pixels)
+            assert model.frame_independent
+            assert torch.allclose(model.video_from_frames(f.frame_tokens, f.frame_pooled), f.video, atol=1e-6)
+            assert torch.allclose(reversed_video(model, f), model.encode_video(pixels.flip(1)).video, atol=1e-5)
+
+
 def test_text_perceiver_is_order_aware_mean_pooling_is_not(patched):
     texts = ["moving a red star from left to right", "moving a red star from right to left"]
     with torch.no_grad():

@@ -36,7 +36,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from actionkit.backbones.protocol import TextFeatures, VideoFeatures
+from actionkit.backbones.protocol import TextFeatures, VideoFeatures, mean_over_frames
 from actionkit.video.transforms import preprocess
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -125,6 +125,8 @@ class _HFBase:
 class HFCLIPBackbone(_HFBase):
     """``hf-clip:<dir>``: a frozen ``CLIPModel`` applied per frame, mean-pooled over T."""
 
+    frame_independent = True
+
     def __init__(self, path: Path | str, device: str | torch.device = "cpu", num_frames: int = 8):
         super().__init__(path, device)
         self.num_frames = num_frames
@@ -137,8 +139,10 @@ class HFCLIPBackbone(_HFBase):
 
     def encode_video(self, pixels: torch.Tensor) -> VideoFeatures:
         tokens, frame_pooled = self.encode_frames(pixels)
-        video = F.normalize(frame_pooled.mean(dim=1), dim=-1)  # order-blind mean over T
-        return VideoFeatures(frame_tokens=tokens, frame_pooled=frame_pooled, video=video)
+        return VideoFeatures(frame_tokens=tokens, frame_pooled=frame_pooled, video=mean_over_frames(frame_pooled))
+
+    def video_from_frames(self, frame_tokens: torch.Tensor, frame_pooled: torch.Tensor) -> torch.Tensor:
+        return mean_over_frames(frame_pooled.float())
 
 
 class HFXCLIPBackbone(_HFBase):
@@ -147,6 +151,7 @@ class HFXCLIPBackbone(_HFBase):
     kind = "X-CLIP"
     model_class = "XCLIPModel"
     prefix = "hf-xclip:"
+    frame_independent = False   # cross-frame communication: frames see each other
 
     def __init__(self, path: Path | str, device: str | torch.device = "cpu"):
         super().__init__(path, device)
@@ -163,6 +168,11 @@ class HFXCLIPBackbone(_HFBase):
         if pixels.shape[1] != self.num_frames:
             raise ValueError(f"{self.name} takes exactly {self.num_frames} frames per clip, got {pixels.shape[1]}")
         tokens, frame_pooled = self.encode_frames(pixels)
-        mit = self.model.mit(frame_pooled)  # multi-frame integration transformer (= get_video_features)
-        video = F.normalize(mit.pooler_output, dim=-1)
-        return VideoFeatures(frame_tokens=tokens, frame_pooled=frame_pooled, video=video)
+        return VideoFeatures(frame_tokens=tokens, frame_pooled=frame_pooled,
+                             video=self.video_from_frames(tokens, frame_pooled))
+
+    @torch.no_grad()
+    def video_from_frames(self, frame_tokens: torch.Tensor, frame_pooled: torch.Tensor) -> torch.Tensor:
+        dtype = next(self.model.mit.parameters()).dtype
+        mit = self.model.mit(frame_pooled.to(self.device, dtype))  # multi-frame integration (= get_video_features)
+        return F.normalize(mit.pooler_output, dim=-1)

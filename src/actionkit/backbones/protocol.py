@@ -5,7 +5,15 @@ Shapes are the contract:
 - ``preprocess(frames uint8 [B, T, 3, H, W]) -> float [B, T, 3, S, S]`` (the model's own
   resize, crop and mean/std);
 - ``encode_video(pixels [B, T, 3, S, S]) -> VideoFeatures``;
+- ``video_from_frames(frame_tokens, frame_pooled) -> video``: the clip embedding from frame
+  features already computed (a feature cache), so ``encode_video(x).video ==
+  video_from_frames(*frame features of x)``;
 - ``encode_text(list[str]) -> TextFeatures``.
+
+``frame_independent`` is True when each frame is encoded on its own (image backbones): then
+the features of a reversed or shuffled clip are the cached frame features reindexed on T,
+and no video needs decoding or encoding again. A video backbone whose frames see each other
+(X-CLIP) says False.
 
 ``video`` and ``pooled`` are L2-normalised, so a dot product is a cosine similarity. For
 image backbones the clip embedding is the mean over T of the frame embeddings, so it is
@@ -22,6 +30,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import torch
+import torch.nn.functional as F
 
 
 @dataclass
@@ -44,12 +53,20 @@ class Backbone(Protocol):
     embed_dim: int     # D
     num_frames: int    # T the backbone expects
     image_size: int    # S
+    frame_independent: bool
 
     def preprocess(self, frames: torch.Tensor) -> torch.Tensor: ...
 
     def encode_video(self, pixels: torch.Tensor) -> VideoFeatures: ...
 
+    def video_from_frames(self, frame_tokens: torch.Tensor, frame_pooled: torch.Tensor) -> torch.Tensor: ...
+
     def encode_text(self, texts: list[str]) -> TextFeatures: ...
+
+
+def mean_over_frames(frame_pooled: torch.Tensor) -> torch.Tensor:
+    """Image backbones' clip embedding: the L2-normalised mean over T of ``[B, T, D]`` (order-blind)."""
+    return F.normalize(frame_pooled.mean(dim=1), dim=-1)
 
 
 def similarity_matrix(video: torch.Tensor, text: torch.Tensor) -> torch.Tensor:

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from actionkit.backbones.minilm import MINILM_DIM, MiniLMTextTower
-from actionkit.backbones.protocol import TextFeatures, VideoFeatures
+from actionkit.backbones.protocol import TextFeatures, VideoFeatures, mean_over_frames
 from actionkit.fileio import write_json_atomic
 from actionkit.train.checkpoint import load_tensors, save_tensors
 from actionkit.video.transforms import preprocess
@@ -119,6 +119,7 @@ class WorldBackbone(nn.Module):
         self.cfg = cfg
         self.name = "world" if cfg.encoder == "cnn" else "lit"
         self.embed_dim, self.num_frames, self.image_size = cfg.embed_dim, cfg.num_frames, cfg.image_size
+        self.frame_independent = True   # a 2D encoder applied frame by frame
         if cfg.encoder == "cnn":
             self.frame_encoder: nn.Module = FrameEncoder(cfg)
         elif cfg.encoder == "efficientnet-lite0":
@@ -152,12 +153,15 @@ class WorldBackbone(nn.Module):
     def clip_embedding(self, mean_tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-frame mean patch tokens [B, T, Dv] -> (frame embeddings [B, T, D], clip embedding [B, D])."""
         frame_pooled = self.visual_proj(mean_tokens)
-        return frame_pooled, F.normalize(frame_pooled.mean(dim=1), dim=-1)   # order-blind mean over T
+        return frame_pooled, mean_over_frames(frame_pooled)
 
     def encode_video(self, pixels: torch.Tensor) -> VideoFeatures:
         tokens = self.frame_tokens(pixels)
         frame_pooled, video = self.clip_embedding(tokens.mean(dim=2))
         return VideoFeatures(frame_tokens=tokens, frame_pooled=frame_pooled, video=video)
+
+    def video_from_frames(self, frame_tokens: torch.Tensor, frame_pooled: torch.Tensor) -> torch.Tensor:
+        return mean_over_frames(frame_pooled.float())
 
     # -- text ----------------------------------------------------------------------------
     def project_text(self, sentence: torch.Tensor) -> torch.Tensor:

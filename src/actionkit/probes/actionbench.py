@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from actionkit.backbones.protocol import Backbone, paired_similarity
+from actionkit.backbones.protocol import Backbone, VideoFeatures, paired_similarity
 from actionkit.data.clips import SkippedClip, iter_clip_batches
 from actionkit.data.manifest import ClipRecord
 from actionkit.probes.metrics import PROBES, ProbeResult, probe_scores, summarise
@@ -49,6 +49,17 @@ def encode_texts(model: Backbone, texts: list[str], batch_size: int = 256) -> di
     return out
 
 
+def reversed_video(model: Backbone, f: VideoFeatures, pixels: torch.Tensor | None = None) -> torch.Tensor:
+    """The clip embedding of the time-reversed clip: its frame features flipped on T when the
+    model encodes frames independently, else (X-CLIP) the reversed pixels encoded again."""
+    if model.frame_independent:
+        return model.video_from_frames(f.frame_tokens.flip(1), f.frame_pooled.flip(1))
+    if pixels is None:
+        raise ValueError(f"{model.name}: frames are not encoded independently, so the reversed clip cannot be "
+                         "made from cached frame features; probe it from the videos")
+    return model.encode_video(pixels.flip(1)).video
+
+
 @torch.no_grad()
 def encode_clips(model: Backbone, records: list[ClipRecord], root: Path | str, batch_size: int = 32,
                  workers: int = 2, progress: bool = True, skipped: list[SkippedClip] | None = None,
@@ -63,8 +74,9 @@ def encode_clips(model: Backbone, records: list[ClipRecord], root: Path | str, b
                                 progress=progress, skipped=skipped)
     for idx, pixels in batches:
         pixels = pixels.to(device)
-        videos.append(model.encode_video(pixels).video.float().cpu())
-        reversed_videos.append(model.encode_video(pixels.flip(1)).video.float().cpu())
+        f = model.encode_video(pixels)
+        videos.append(f.video.float().cpu())
+        reversed_videos.append(reversed_video(model, f, pixels).float().cpu())
         indices.extend(idx.tolist())
     if not indices:
         return [], torch.empty(0), torch.empty(0)

@@ -88,14 +88,19 @@ class FusedModel:
         self.patched, self.fuser, self.name = patched, fuser.eval(), name
         self.embed_dim = fuser.cfg.embed_dim
         self.num_frames, self.image_size = patched.num_frames, patched.image_size
+        self.frame_independent = patched.frame_independent
 
     def preprocess(self, frames: torch.Tensor) -> torch.Tensor:
         return self.patched.preprocess(frames)
 
     def encode_video(self, pixels: torch.Tensor) -> VideoFeatures:
-        f = self.patched.encode_video(pixels)
-        pooled = self.patched.backbone.encode_video(pixels).video
-        return VideoFeatures(f.frame_tokens, f.frame_pooled, self.fuser(pooled, f.video))
+        f = self.patched.backbone.encode_video(pixels)
+        return VideoFeatures(f.frame_tokens, f.frame_pooled, self.fuser(f.video, self.patched.video_from_frames(
+            f.frame_tokens, f.frame_pooled)))
+
+    def video_from_frames(self, frame_tokens: torch.Tensor, frame_pooled: torch.Tensor) -> torch.Tensor:
+        return self.fuser(self.patched.backbone.video_from_frames(frame_tokens, frame_pooled),
+                          self.patched.video_from_frames(frame_tokens, frame_pooled))
 
     def encode_text(self, texts: list[str]) -> TextFeatures:
         return self.patched.encode_text(texts)

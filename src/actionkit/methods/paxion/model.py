@@ -73,13 +73,17 @@ class PatchedModel:
         self.backbone, self.heads, self.name = backbone, heads.eval(), name
         self.embed_dim = heads.cfg.embed_dim
         self.num_frames, self.image_size = backbone.num_frames, backbone.image_size
+        self.frame_independent = backbone.frame_independent
 
     def preprocess(self, frames: torch.Tensor) -> torch.Tensor:
         return self.backbone.preprocess(frames)
 
     def encode_video(self, pixels: torch.Tensor) -> VideoFeatures:
         f = self.backbone.encode_video(pixels)
-        return VideoFeatures(f.frame_tokens, f.frame_pooled, self.heads.encode_tokens(f.frame_tokens))
+        return VideoFeatures(f.frame_tokens, f.frame_pooled, self.video_from_frames(f.frame_tokens, f.frame_pooled))
+
+    def video_from_frames(self, frame_tokens: torch.Tensor, frame_pooled: torch.Tensor) -> torch.Tensor:
+        return self.heads.encode_tokens(frame_tokens.float())
 
     def encode_text(self, texts: list[str]) -> TextFeatures:
         t = self.backbone.encode_text(texts)
