@@ -21,15 +21,15 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import torch
 
 from actionkit.backbones.world import WorldBackbone
 from actionkit.backbones.world_training import WorldTrainConfig, train_world_backbone
 from actionkit.data.manifest import read_manifest
 from actionkit.methods.paxion.model import PatchedModel
 from actionkit.methods.paxion.patcher import PatcherConfig
-from actionkit.methods.paxion.training import ClipFeatures, PatchTrainConfig, TextTable, train_patcher
-from actionkit.probes.actionbench import score_actionbench
+from actionkit.features.clip_features import ClipFeatures
+from actionkit.methods.paxion.training import PatchTrainConfig, train_patcher
+from actionkit.probes.actionbench import run_actionbench
 from actionkit.probes.metrics import PROBES
 from actionkit.report import write_json_atomic, write_text_atomic
 from actionkit.world.generate import WorldConfig, generate_world
@@ -45,16 +45,9 @@ TITLES = {"action_antonym": "Action Antonym", "video_reversal": "Video Reversal"
           "object_replacement": "Object Replacement"}
 
 
-@torch.no_grad()
 def probe_cached(model: PatchedModel, test: ClipFeatures) -> dict[str, float]:
-    """ActionBench accuracies of a patched model on cached test-clip frame tokens."""
-    tokens = test.frame_tokens.float()
-    video = torch.cat([model.heads.encode_tokens(tokens[i:i + 256]) for i in range(0, len(tokens), 256)])
-    reversed_ = torch.cat([model.heads.encode_tokens(tokens[i:i + 256].flip(1)) for i in range(0, len(tokens), 256)])
-    texts = [t for r in test.records for t in (r.caption, r.antonym_caption, r.object_replaced_caption) if t]
-    table = TextTable.build(model.backbone, texts)
-    emb = model.heads.encode_text_tokens(table.tokens.float(), table.mask, table.pooled)
-    results = score_actionbench(test.records, video, reversed_, dict(zip(table.texts, emb)))
+    """ActionBench accuracies of a patched model on cached test-clip frame features."""
+    results = run_actionbench(model, test.records, root="", features=test, progress=False).results
     return {name: results[name].accuracy for name in PROBES}
 
 

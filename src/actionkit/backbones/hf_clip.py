@@ -36,6 +36,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from actionkit.backbones.fingerprint import weights_digest
 from actionkit.backbones.protocol import TextFeatures, VideoFeatures, mean_over_frames
 from actionkit.video.transforms import preprocess
 
@@ -94,6 +95,11 @@ class _HFBase:
     @staticmethod
     def _model_cls():
         raise NotImplementedError
+
+    def fingerprint(self) -> str:
+        return weights_digest(self.model.state_dict(), {"kind": self.kind, "num_frames": self.num_frames,
+                                                        "image_size": self.image_size, "mean": self.mean,
+                                                        "std": self.std})
 
     @property
     def device(self) -> torch.device:

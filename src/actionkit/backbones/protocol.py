@@ -8,7 +8,8 @@ Shapes are the contract:
 - ``video_from_frames(frame_tokens, frame_pooled) -> video``: the clip embedding from frame
   features already computed (a feature cache), so ``encode_video(x).video ==
   video_from_frames(*frame features of x)``;
-- ``encode_text(list[str]) -> TextFeatures``.
+- ``encode_text(list[str]) -> TextFeatures``;
+- ``fingerprint() -> str``: a digest of the weights and settings, which feature caches check.
 
 ``frame_independent`` is True when each frame is encoded on its own (image backbones): then
 the features of a reversed or shuffled clip are the cached frame features reindexed on T,
@@ -60,6 +61,8 @@ class Backbone(Protocol):
     def encode_video(self, pixels: torch.Tensor) -> VideoFeatures: ...
 
     def video_from_frames(self, frame_tokens: torch.Tensor, frame_pooled: torch.Tensor) -> torch.Tensor: ...
+
+    def fingerprint(self) -> str: ...   # digest of weights + settings (backbones.fingerprint)
 
     def encode_text(self, texts: list[str]) -> TextFeatures: ...
 

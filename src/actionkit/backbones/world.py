@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from actionkit.backbones.minilm import MINILM_DIM, MiniLMTextTower
+from actionkit.backbones.fingerprint import weights_digest
 from actionkit.backbones.protocol import TextFeatures, VideoFeatures, mean_over_frames
 from actionkit.fileio import write_json_atomic
 from actionkit.train.checkpoint import load_tensors, save_tensors
@@ -162,6 +163,9 @@ class WorldBackbone(nn.Module):
 
     def video_from_frames(self, frame_tokens: torch.Tensor, frame_pooled: torch.Tensor) -> torch.Tensor:
         return mean_over_frames(frame_pooled.float())
+
+    def fingerprint(self) -> str:
+        return weights_digest(self.state_dict(), {"name": self.name, **asdict(self.cfg)})
 
     # -- text ----------------------------------------------------------------------------
     def project_text(self, sentence: torch.Tensor) -> torch.Tensor:

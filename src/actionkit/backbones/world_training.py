@@ -54,7 +54,7 @@ def _clip_inputs(model: WorldBackbone, records: list[ClipRecord], root: Path, cf
     patch token per frame [N, T, Dv], computed once. Returns (inputs, records, skipped)."""
     skipped: list = []
     chunks, kept = [], []
-    for idx, pixels in iter_clip_batches(records, root, model.num_frames, transform=model.preprocess,
+    for idx, pixels, _ in iter_clip_batches(records, root, model.num_frames, transform=model.preprocess,
                                          batch_size=64, workers=cfg.workers, desc=desc, progress=progress,
                                          skipped=skipped):
         if model.encoder_is_frozen:

@@ -11,13 +11,14 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from actionkit.data.manifest import ClipRecord
-from actionkit.video.decode import decode_frames
+from actionkit.video.decode import decode_clip
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,15 @@ class SkippedClip:
         return {"id": self.id, "path": self.path, "reason": self.reason}
 
 
+class ClipBatch(NamedTuple):
+    index: torch.Tensor               # [b] positions in the record list
+    frames: torch.Tensor              # [b, T, ...]
+    frame_indices: list[list[int]]    # the decoded frames' indices in each video (or window)
+
+
 class ClipDataset(Dataset):
-    """Item i: ``{"index": i, "frames": uint8 [T,3,H,W] or transformed, or None, "error": str|None}``."""
+    """Item i: ``{"index": i, "frames": uint8 [T,3,H,W] or transformed, or None, "frame_indices",
+    "error": str|None}``."""
 
     def __init__(self, records: list[ClipRecord], root: Path | str, num_frames: int,
                  transform: Transform | None = None, dtype: torch.dtype | None = None):
@@ -48,15 +56,15 @@ class ClipDataset(Dataset):
     def __getitem__(self, i: int) -> dict:
         record = self.records[i]
         try:
-            frames = decode_frames(record.video_path(self.root), self.num_frames, mode="eval",
-                                   start_s=record.start, end_s=record.end)
+            frames, picked = decode_clip(record.video_path(self.root), self.num_frames, mode="eval",
+                                         start_s=record.start, end_s=record.end)
             if self.transform is not None:
                 frames = self.transform(frames)
             if self.dtype is not None:
                 frames = frames.to(self.dtype)
-            return {"index": i, "frames": frames, "error": None}
+            return {"index": i, "frames": frames, "frame_indices": picked, "error": None}
         except Exception as e:  # noqa: BLE001 - a bad clip is skipped and counted
-            return {"index": i, "frames": None, "error": f"{type(e).__name__}: {e}"}
+            return {"index": i, "frames": None, "frame_indices": None, "error": f"{type(e).__name__}: {e}"}
 
 
 def _collate(items: list[dict]) -> dict:
@@ -64,6 +72,7 @@ def _collate(items: list[dict]) -> dict:
     return {
         "index": torch.tensor([it["index"] for it in good], dtype=torch.long),
         "frames": torch.stack([it["frames"] for it in good]) if good else None,
+        "frame_indices": [it["frame_indices"] for it in good],
         "errors": [(it["index"], it["error"]) for it in items if it["frames"] is None],
     }
 
@@ -71,11 +80,14 @@ def _collate(items: list[dict]) -> dict:
 def iter_clip_batches(records: list[ClipRecord], root: Path | str, num_frames: int,
                       transform: Transform | None = None, batch_size: int = 32, workers: int = 2,
                       dtype: torch.dtype | None = None, desc: str = "decode", progress: bool = True,
-                      skipped: list[SkippedClip] | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Yield ``(indices [b], frames [b, T, ...])``; unreadable clips go to ``skipped``."""
+                      skipped: list[SkippedClip] | None = None, pin_memory: bool = False) -> Iterator[ClipBatch]:
+    """Yield a ``ClipBatch`` per batch of readable clips; unreadable clips go to ``skipped``.
+
+    ``pin_memory``: page-locked batches, for asynchronous copies to a GPU.
+    """
     dataset = ClipDataset(records, root, num_frames, transform, dtype)
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=workers,
-                        collate_fn=_collate, persistent_workers=False)
+                        collate_fn=_collate, persistent_workers=False, pin_memory=pin_memory)
     with tqdm(total=len(dataset), desc=desc, unit="clip", disable=not progress) as bar:
         for batch in loader:
             for i, error in batch["errors"]:
@@ -85,7 +97,7 @@ def iter_clip_batches(records: list[ClipRecord], root: Path | str, num_frames: i
                     skipped.append(SkippedClip(r.id, r.path, error))
             bar.update(len(batch["index"]) + len(batch["errors"]))
             if batch["frames"] is not None:
-                yield batch["index"], batch["frames"]
+                yield ClipBatch(batch["index"], batch["frames"], batch["frame_indices"])
 
 
 @dataclass
@@ -100,9 +112,9 @@ def load_clips(records: list[ClipRecord], root: Path | str, num_frames: int,
     """Decode all readable clips into one tensor (for small sets such as the Action World)."""
     skipped: list[SkippedClip] = []
     indices, chunks = [], []
-    for idx, frames in iter_clip_batches(records, root, num_frames, transform, skipped=skipped, **kwargs):
-        indices.append(idx)
-        chunks.append(frames)
+    for batch in iter_clip_batches(records, root, num_frames, transform, skipped=skipped, **kwargs):
+        indices.append(batch.index)
+        chunks.append(batch.frames)
     if not chunks:
         raise RuntimeError(f"none of the {len(records)} clips under {root} could be read "
                            f"(first error: {skipped[0].reason if skipped else 'no clips'})")

@@ -8,7 +8,8 @@ For each clip with caption c and video v:
 
 Similarities are cosines of the backbone's ``video`` and text ``pooled`` embeddings (or of
 any model that answers the backbone protocol). Clips stream through in batches; an
-unreadable clip is skipped and listed, never fatal.
+unreadable clip is skipped and listed, never fatal. Given a ``ClipFeatures`` (e.g. a feature
+cache) the probes read frame features instead of decoding videos.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import torch
 from actionkit.backbones.protocol import Backbone, VideoFeatures, paired_similarity
 from actionkit.data.clips import SkippedClip, iter_clip_batches
 from actionkit.data.manifest import ClipRecord
+from actionkit.features.clip_features import ClipFeatures
 from actionkit.probes.metrics import PROBES, ProbeResult, probe_scores, summarise
 
 log = logging.getLogger(__name__)
@@ -72,7 +74,7 @@ def encode_clips(model: Backbone, records: list[ClipRecord], root: Path | str, b
     batches = iter_clip_batches(records, root, model.num_frames, transform=model.preprocess,
                                 batch_size=batch_size, workers=workers, desc="probe",
                                 progress=progress, skipped=skipped)
-    for idx, pixels in batches:
+    for idx, pixels, _ in batches:
         pixels = pixels.to(device)
         f = model.encode_video(pixels)
         videos.append(f.video.float().cpu())
@@ -81,6 +83,20 @@ def encode_clips(model: Backbone, records: list[ClipRecord], root: Path | str, b
     if not indices:
         return [], torch.empty(0), torch.empty(0)
     return indices, torch.cat(videos), torch.cat(reversed_videos)
+
+
+@torch.no_grad()
+def encode_features(model: Backbone, features: ClipFeatures, batch_size: int = 256,
+                    device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """Clip embeddings of cached frame features and of the same clips reversed (frames flipped on T)."""
+    videos, reversed_videos = [], []
+    for _, tokens, pooled in features.batches(batch_size, device):
+        video = model.video_from_frames(tokens, pooled)
+        videos.append(video.float().cpu())
+        reversed_videos.append(reversed_video(model, VideoFeatures(tokens, pooled, video)).float().cpu())
+    if not videos:
+        return torch.empty(0), torch.empty(0)
+    return torch.cat(videos), torch.cat(reversed_videos)
 
 
 def score_actionbench(records: list[ClipRecord], video: torch.Tensor, video_reversed: torch.Tensor,
@@ -112,12 +128,18 @@ def score_actionbench(records: list[ClipRecord], video: torch.Tensor, video_reve
 
 def run_actionbench(model: Backbone, records: list[ClipRecord], root: Path | str, batch_size: int = 32,
                     workers: int = 2, progress: bool = True, tie_tol: float = 1e-6,
-                    device: str | torch.device = "cpu") -> ActionBenchResult:
-    """Decode, embed and score every clip of ``records`` (video paths relative to ``root``)."""
+                    device: str | torch.device = "cpu", features: ClipFeatures | None = None) -> ActionBenchResult:
+    """Embed and score every clip of ``records``: decoded from videos (paths relative to
+    ``root``), or read from ``features`` when given (clips without features are skipped)."""
     skipped: list[SkippedClip] = []
-    indices, video, video_reversed = encode_clips(model, records, root, batch_size, workers, progress,
-                                                  skipped, device)
-    scored = [records[i] for i in indices]
+    if features is None:
+        indices, video, video_reversed = encode_clips(model, records, root, batch_size, workers, progress,
+                                                      skipped, device)
+        scored = [records[i] for i in indices]
+    else:
+        features = features.for_records(records)
+        video, video_reversed = encode_features(model, features, device=device)
+        scored, skipped = features.records, features.skipped
     texts = [t for r in scored for t in (r.caption, r.antonym_caption, r.object_replaced_caption) if t]
     text = encode_texts(model, texts)
     results = score_actionbench(scored, video, video_reversed, text, tie_tol)

@@ -29,3 +29,30 @@ def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
 def rank_offset(local_batch: int) -> int:
     """Index of this rank's first item in a gathered batch (equal local batches)."""
     return dist.get_rank() * local_batch if is_distributed() else 0
+
+
+def rank_and_world() -> tuple[int, int]:
+    """(rank, world size) of this process; (0, 1) without a process group."""
+    if not is_distributed():
+        return 0, 1
+    return dist.get_rank(), dist.get_world_size()
+
+
+def init_from_env(device: str = "cpu") -> str:
+    """Join the process group ``torchrun`` describes in the environment (WORLD_SIZE > 1), if any.
+
+    Backend: NCCL for CUDA devices, gloo otherwise. Returns the device this rank should use
+    (``cuda:LOCAL_RANK`` when ``device`` is "cuda"); without torchrun, ``device`` unchanged.
+    """
+    import os
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1 or (dist.is_available() and dist.is_initialized()):
+        return device
+    cuda = device.startswith("cuda")
+    dist.init_process_group(backend="nccl" if cuda else "gloo")
+    if cuda:
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        return f"cuda:{local}"
+    return device

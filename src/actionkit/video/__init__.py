@@ -4,6 +4,7 @@ from actionkit.video.decode import (
     VideoDecodeError,
     VideoInfo,
     decode_all_frames,
+    decode_clip,
     decode_frames,
     probe_video,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "VideoInfo",
     "center_crop",
     "decode_all_frames",
+    "decode_clip",
     "decode_frames",
     "normalize",
     "preprocess",

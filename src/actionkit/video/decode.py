@@ -190,7 +190,25 @@ def decode_frames(
     start_s: float | None = None,
     end_s: float | None = None,
 ) -> torch.Tensor:
-    """Decode ``num_frames`` RGB frames sampled with :func:`segment_indices`.
+    """Decode ``num_frames`` RGB frames sampled with :func:`segment_indices`: uint8 ``[T, 3, H, W]``.
+
+    See :func:`decode_clip`, which also returns the indices of the frames it picked.
+    """
+    return decode_clip(path, num_frames, mode, rng, start_s, end_s)[0]
+
+
+def decode_clip(
+    path: str | os.PathLike[str],
+    num_frames: int,
+    mode: str = "eval",
+    rng: np.random.Generator | None = None,
+    start_s: float | None = None,
+    end_s: float | None = None,
+) -> tuple[torch.Tensor, list[int]]:
+    """Decode ``num_frames`` RGB frames sampled with :func:`segment_indices`, and their indices.
+
+    The indices count the frames of the video (of the ``[start_s, end_s)`` window when one is
+    given) from 0.
 
     Only frames with presentation time (s) in ``[start_s, end_s)`` are candidates
     (None = unbounded). Returns uint8 ``[T, 3, H, W]`` with ``T = num_frames``;
@@ -235,7 +253,7 @@ def decode_frames(
         raise
     except Exception as exc:  # noqa: BLE001 - every failure becomes VideoDecodeError
         raise _wrap(p, exc) from exc
-    return torch.from_numpy(arr).permute(0, 3, 1, 2).contiguous()
+    return torch.from_numpy(arr).permute(0, 3, 1, 2).contiguous(), [int(i) for i in indices]
 
 
 def decode_all_frames(path: str | os.PathLike[str]) -> np.ndarray:

@@ -22,12 +22,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from actionkit.backbones.fingerprint import weights_digest
 from actionkit.backbones.protocol import TextFeatures, VideoFeatures
 from actionkit.data.manifest import read_manifest
 from actionkit.methods.paxion.losses import vtc_loss
 from actionkit.methods.paxion.model import PatchedModel
 from actionkit.methods.paxion.patcher import FeedForward
-from actionkit.methods.paxion.training import ClipFeatures
+from actionkit.features.clip_features import ClipFeatures
 from actionkit.probes.actionbench import encode_texts
 from actionkit.fileio import write_json_atomic
 from actionkit.train.checkpoint import check_config, load_tensors, read_json, save_tensors
@@ -105,6 +106,9 @@ class FusedModel:
     def encode_text(self, texts: list[str]) -> TextFeatures:
         return self.patched.encode_text(texts)
 
+    def fingerprint(self) -> str:
+        return weights_digest(self.fuser.state_dict(), {"patched": self.patched.fingerprint()})
+
     def save(self, directory: Path | str, extra: dict | None = None) -> None:
         directory = Path(directory)
         save_tensors(directory / WEIGHTS_FILE, self.fuser.state_dict())
@@ -126,17 +130,23 @@ class FusedModel:
 
 def train_fuser(patched: PatchedModel, data_dir: Path | str, out_dir: Path | str,
                 cfg: FuserConfig = FuserConfig(), train: TrainerConfig = TrainerConfig(epochs=10, lr=1e-3),
-                workers: int = 2, progress: bool = True, resume: bool = False) -> dict:
-    """Train the fuser with VTC on the train split (backbone and patcher frozen, their outputs cached)."""
+                workers: int = 2, progress: bool = True, resume: bool = False,
+                features: ClipFeatures | None = None) -> dict:
+    """Train the fuser with VTC on the train split (backbone and patcher frozen, their outputs cached).
+
+    ``features``: the backbone's frame features of the train clips (e.g. from a feature cache).
+    """
     start = time.time()
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     records = read_manifest(data_dir / "manifest.jsonl", split="train")
     if not records:
         raise ValueError(f"{data_dir / 'manifest.jsonl'}: no clips in the train split")
-    features = ClipFeatures.extract(patched.backbone, records, data_dir, workers=workers, progress=progress)
-    with torch.no_grad():
-        latents = torch.cat([patched.heads.encode_tokens(features.frame_tokens[i:i + 256].float())
-                             for i in range(0, len(features.records), 256)])       # [N, K, D], frozen
+    if features is None:
+        features = ClipFeatures.extract(patched.backbone, records, data_dir, workers=workers, progress=progress)
+    else:
+        features = features.for_records(records)
+    latents = features.videos(patched)                        # [N, K, D] patcher latents, frozen
+    pooled = features.videos(patched.backbone)                # [N, D] the backbone's clip embedding
     captions, caption_ids = index_distinct([r.caption for r in features.records])
     embedded = encode_texts(patched, captions)                                   # frozen text side
     text = torch.stack([embedded[c] for c in captions])                         # [U, D]
@@ -145,7 +155,7 @@ def train_fuser(patched: PatchedModel, data_dir: Path | str, out_dir: Path | str
     fuser = KnowledgeFuser(replace(cfg, embed_dim=patched.embed_dim))
 
     def step(idx: torch.Tensor, _: int) -> dict[str, torch.Tensor]:
-        fused = fuser(features.video[idx], latents[idx])
+        fused = fuser(pooled[idx], latents[idx])
         scale = fuser.logit_scale.exp().clamp(max=100)
         return {"loss": vtc_loss(fused, text[caption_ids[idx]], scale, caption_ids[idx])}
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from actionkit.backbones.fingerprint import weights_digest
 from actionkit.backbones.protocol import Backbone, TextFeatures, VideoFeatures
 from actionkit.methods.paxion.patcher import KnowledgePatcher, PatcherConfig, TextPerceiver
 from actionkit.fileio import write_json_atomic
@@ -84,6 +85,9 @@ class PatchedModel:
 
     def video_from_frames(self, frame_tokens: torch.Tensor, frame_pooled: torch.Tensor) -> torch.Tensor:
         return self.heads.encode_tokens(frame_tokens.float())
+
+    def fingerprint(self) -> str:
+        return weights_digest(self.heads.state_dict(), {"backbone": self.backbone.fingerprint()})
 
     def encode_text(self, texts: list[str]) -> TextFeatures:
         t = self.backbone.encode_text(texts)

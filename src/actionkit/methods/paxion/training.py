@@ -16,8 +16,8 @@ from pathlib import Path
 import torch
 
 from actionkit.backbones.protocol import Backbone
-from actionkit.data.clips import SkippedClip, iter_clip_batches
 from actionkit.data.manifest import ClipRecord, read_manifest
+from actionkit.features.clip_features import ClipFeatures
 from actionkit.methods.paxion.losses import atm_loss, vac_loss, vtc_loss
 from actionkit.methods.paxion.model import PaxionHeads, patcher_config_for
 from actionkit.methods.paxion.patcher import PatcherConfig
@@ -50,33 +50,6 @@ class PatchTrainConfig(TrainerConfig):
         unknown = [k for k in self.loss_weights if k not in OBJECTIVES]
         if unknown:
             raise ValueError(f"loss weights given for unknown objective(s) {', '.join(unknown)}")
-
-
-@dataclass
-class ClipFeatures:
-    """Frozen-backbone outputs of the readable clips of a record list, computed once."""
-
-    frame_tokens: torch.Tensor      # [N, T, P, Dv] fp16
-    video: torch.Tensor             # [N, D] the backbone's own clip embedding
-    records: list[ClipRecord]       # the N records, in order
-    skipped: list[SkippedClip]
-
-    @staticmethod
-    @torch.no_grad()
-    def extract(backbone: Backbone, records: list[ClipRecord], root: Path | str, batch_size: int = 32,
-                workers: int = 2, progress: bool = True, device: str | torch.device = "cpu") -> "ClipFeatures":
-        skipped: list[SkippedClip] = []
-        tokens, videos, kept = [], [], []
-        for idx, pixels in iter_clip_batches(records, root, backbone.num_frames, transform=backbone.preprocess,
-                                             batch_size=batch_size, workers=workers, desc="backbone features",
-                                             progress=progress, skipped=skipped):
-            f = backbone.encode_video(pixels.to(device))
-            tokens.append(f.frame_tokens.half().cpu())
-            videos.append(f.video.float().cpu())
-            kept.extend(records[i] for i in idx.tolist())
-        if not tokens:
-            raise RuntimeError(f"none of the {len(records)} clips under {root} could be read")
-        return ClipFeatures(torch.cat(tokens), torch.cat(videos), kept, skipped)
 
 
 @dataclass
@@ -131,8 +104,9 @@ def train_patcher(backbone: Backbone, data_dir: Path | str, out_dir: Path | str,
                   features: ClipFeatures | None = None) -> dict:
     """Train on the train split of ``data_dir/manifest.jsonl``; saves the heads into ``out_dir``.
 
-    ``features``: the backbone's outputs for those clips when already computed (e.g. shared
-    by several runs of an ablation); otherwise they are extracted here.
+    ``features``: the backbone's frame features of those clips when already computed (a
+    feature cache, ``ClipFeatures.from_cache``, or shared by the runs of an ablation);
+    otherwise they are extracted here.
     """
     start = time.time()
     data_dir, out_dir = Path(data_dir), Path(out_dir)
@@ -149,10 +123,7 @@ def train_patcher(backbone: Backbone, data_dir: Path | str, out_dir: Path | str,
         features = ClipFeatures.extract(backbone, records, data_dir, workers=cfg.workers, progress=progress,
                                         device=device)
     else:
-        keep = {r.id for r in records}
-        rows = [i for i, r in enumerate(features.records) if r.id in keep]
-        features = ClipFeatures(features.frame_tokens[rows], features.video[rows],
-                                [features.records[i] for i in rows], features.skipped)
+        features = features.for_records(records)
     tokens, records = features.frame_tokens, features.records
     texts = [r.caption for r in records] + [r.antonym_caption for r in records if r.antonym_caption]
     table = TextTable.build(backbone, texts)                      # every caption's tokens, computed once
