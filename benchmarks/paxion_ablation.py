@@ -21,7 +21,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-
 from actionkit.backbones.world import WorldBackbone
 from actionkit.backbones.world_training import WorldTrainConfig, train_world_backbone
 from actionkit.data.manifest import read_manifest

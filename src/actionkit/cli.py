@@ -59,7 +59,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
     start = time.time()
     manifest, root = _manifest_and_root(args.data, args.videos)
     weights = args.weights or _default_weights(args.backbone, manifest.parent)
-    model = load_backbone(args.backbone, weights, device=args.device)
+    backbone = model = load_backbone(args.backbone, weights, device=args.device)
     name = args.backbone
     if args.patcher:
         from actionkit.methods.paxion.model import PatchedModel
@@ -74,8 +74,9 @@ def cmd_probe(args: argparse.Namespace) -> int:
     records = read_manifest(manifest, split=None if args.split == "all" else args.split)
     if not records:
         raise ValueError(f"{manifest}: no clips in split {args.split!r}")
+    features = _cached_features(args.features, records, backbone)
     result = run_actionbench(model, records, root, batch_size=args.batch_size, workers=args.workers,
-                             progress=not args.no_progress, device=args.device)
+                             progress=not args.no_progress, device=args.device, features=features)
     report = {
         "split": args.split, "wall_seconds": round(time.time() - start, 2), "n_clips": result.n_clips,
         "skipped": len(result.skipped), "models": {name: result.to_dict()},
@@ -85,6 +86,38 @@ def cmd_probe(args: argparse.Namespace) -> int:
     write_json_atomic(out, report)
     print(probe_table_markdown(report["models"]))
     print(f"\n{result.n_clips} clips scored, {len(result.skipped)} skipped; chance = 0.50; JSON: {out}")
+    return 0
+
+
+def _cached_features(path: str | None, records, backbone):
+    """``--features CACHE``: the cached frame features of ``records`` (the cache must be the backbone's)."""
+    if not path:
+        return None
+    from actionkit.features.clip_features import ClipFeatures
+
+    return ClipFeatures.from_cache(path, records, backbone)
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from actionkit.backbones.load import load_backbone
+    from actionkit.data.manifest import read_manifest
+    from actionkit.features.extract import ExtractConfig, extract_features
+    from actionkit.train.distributed import init_from_env, rank_and_world
+
+    device = init_from_env(args.device)
+    manifest, root = _manifest_and_root(args.data, args.videos)
+    backbone = load_backbone(args.backbone, args.weights or _default_weights(args.backbone, manifest.parent),
+                             device=device)
+    records = read_manifest(manifest, split=None if args.split == "all" else args.split)
+    cfg = ExtractConfig(dtype=args.dtype, batch_size=args.batch_size, workers=args.workers,
+                        shard_size=args.shard_size, device=device, compile=args.compile)
+    s = extract_features(backbone, records, root, args.out, cfg, progress=not args.no_progress)
+    rank, world = rank_and_world()
+    who = f"rank {rank}/{world}: " if world > 1 else ""
+    print(f"{who}{args.out}: {s.extracted} of {s.clips} clips extracted in {s.seconds:.0f} s "
+          f"({s.clips_per_s} clips/s), {s.already} already there, {s.skipped} skipped")
+    for item in s.skipped_items[:20]:
+        print(f"  skipped {item['id']} ({item['path']}): {item['reason']}")
     return 0
 
 
@@ -107,19 +140,24 @@ def cmd_patch(args: argparse.Namespace) -> int:
     from actionkit.methods.paxion.patcher import PatcherConfig
     from actionkit.methods.paxion.training import PatchTrainConfig, train_patcher
 
+    from actionkit.data.manifest import read_manifest
+    from actionkit.train.distributed import init_from_env
+
+    device = init_from_env(args.device)
     manifest, _ = _manifest_and_root(args.data, None)
     weights = args.weights or _default_weights(args.backbone, manifest.parent)
-    backbone = load_backbone(args.backbone, weights, device=args.device)
+    backbone = load_backbone(args.backbone, weights, device=device)
+    features = _cached_features(args.features, read_manifest(manifest, split="train"), backbone)
     patcher = PatcherConfig(num_latents=args.latents, dim=args.dim, depth=args.depth, heads=args.heads,
                             text_perceiver=not args.no_text_perceiver)
     cfg = PatchTrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                           device=args.device, objectives=tuple(o.strip() for o in args.objectives.split(",")),
+                           device=device, objectives=tuple(o.strip() for o in args.objectives.split(",")),
                            loss_weights=_loss_weights(args.loss_weights),
                            atm_shuffle=args.atm_shuffle, skip_missing_antonyms=args.skip_missing_antonyms,
                            workers=args.workers)
     out = args.out or str(manifest.parent / "patcher")
     summary = train_patcher(backbone, manifest.parent, out, patcher, cfg, progress=not args.no_progress,
-                            resume=args.resume, backbone_name=args.backbone)
+                            resume=args.resume, backbone_name=args.backbone, features=features)
     print(json.dumps(summary, indent=2))
     print(f"saved the patcher to {out}; probe it with `actionkit probe --data {args.data} --patcher {out}`")
     return 0
@@ -133,12 +171,15 @@ def cmd_fuse(args: argparse.Namespace) -> int:
 
     manifest, _ = _manifest_and_root(args.data, None)
     weights = args.weights or _default_weights(args.backbone, manifest.parent)
+    from actionkit.data.manifest import read_manifest
+
     patched = PatchedModel.load(args.patcher, load_backbone(args.backbone, weights, device=args.device))
+    features = _cached_features(args.features, read_manifest(manifest, split="train"), patched.backbone)
     out = args.out or str(manifest.parent / "fuser")
     train = TrainerConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                           device=args.device)
     summary = train_fuser(patched, manifest.parent, out, FuserConfig(variant=args.variant), train,
-                          workers=args.workers, progress=not args.no_progress, resume=args.resume)
+                          workers=args.workers, progress=not args.no_progress, resume=args.resume, features=features)
     print(json.dumps(summary, indent=2))
     print(f"saved the fuser to {out}; probe it with `actionkit probe --data {args.data} --patcher {args.patcher} "
           f"--fuser {out}`")
@@ -240,15 +281,32 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--out", help="JSON output (default: next to the manifest)")
     probe.add_argument("--patcher", help="probe the backbone patched with this PAXION patcher folder")
     probe.add_argument("--fuser", help="probe the patched model fused with this Knowledge Fuser folder")
+    probe.add_argument("--features", help="read frame features from this cache (`actionkit extract`) instead of "
+                                          "decoding videos")
     probe.add_argument("--batch-size", type=int, default=32)
     probe.add_argument("--device", default="cpu")
     probe.set_defaults(func=cmd_probe)
+
+    extract = sub.add_parser("extract", parents=[common], help="cache a frozen backbone's frame features once")
+    extract.add_argument("--backbone", default="world", help="backbone name (world, lit, hf-clip:DIR, hf-xclip:DIR)")
+    extract.add_argument("--weights", help="backbone weights (world: default DATA/backbone)")
+    extract.add_argument("--data", required=True, help="folder with manifest.jsonl, or a manifest .jsonl file")
+    extract.add_argument("--videos", help="folder the manifest paths are relative to (default: the manifest's folder)")
+    extract.add_argument("--split", default="all", choices=["train", "val", "test", "all"])
+    extract.add_argument("--out", required=True, help="cache folder (rerunning continues where it stopped)")
+    extract.add_argument("--dtype", default="float16", choices=["float16", "bfloat16", "float32"])
+    extract.add_argument("--batch-size", type=int, default=32, help="clips per backbone call")
+    extract.add_argument("--shard-size", type=int, default=512, help="clips per shard file")
+    extract.add_argument("--device", default="cpu")
+    extract.add_argument("--compile", action="store_true", help="torch.compile the video encoder")
+    extract.set_defaults(func=cmd_extract)
 
     patch = sub.add_parser("patch", parents=[common], help="train PAXION's Knowledge Patcher with DVDM")
     patch.add_argument("--backbone", default="world", help="backbone name (world)")
     patch.add_argument("--weights", help="backbone weights (world: default DATA/backbone)")
     patch.add_argument("--data", required=True, help="folder with manifest.jsonl (its train split is used)")
     patch.add_argument("--out", help="patcher folder (default DATA/patcher)")
+    patch.add_argument("--features", help="frame features of the train clips from this cache (`actionkit extract`)")
     patch.add_argument("--objectives", default="vtc,vac,atm", help="comma-separated subset of vtc,vac,atm")
     patch.add_argument("--loss-weights", default="vtc=1,vac=1,atm=1", help="weights of the objectives, NAME=NUMBER,...")
     patch.add_argument("--epochs", type=int, default=30)
@@ -274,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     fuse.add_argument("--patcher", required=True, help="patcher folder written by `actionkit patch`")
     fuse.add_argument("--data", required=True, help="folder with manifest.jsonl (its train split is used)")
     fuse.add_argument("--out", help="fuser folder (default DATA/fuser)")
+    fuse.add_argument("--features", help="frame features of the train clips from this cache (`actionkit extract`)")
     fuse.add_argument("--variant", default="cross_attention", choices=["cross_attention", "side_tuning"])
     fuse.add_argument("--epochs", type=int, default=10)
     fuse.add_argument("--batch-size", type=int, default=128)
