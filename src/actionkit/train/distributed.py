@@ -10,10 +10,31 @@ def is_distributed() -> bool:
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
-def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
-    """Concatenate ``x`` from every rank along dim 0 (rank order); gradients flow back to each rank.
+class _GatherWithGrad(torch.autograd.Function):
+    """all_gather whose backward sums every rank's gradient for this rank's slice (all_reduce).
 
-    One process (or no process group): ``x`` itself.
+    Written here because ``torch.distributed.nn.functional.all_gather`` (deprecated) scrambles
+    non-contiguous gradients on gloo (measured: the text gradient of ``video @ text.t()``
+    came back permuted), which the two-process test catches.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        parts = [torch.empty_like(x) for _ in range(dist.get_world_size())]
+        dist.all_gather(parts, x.contiguous())
+        return torch.cat(parts)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.contiguous()
+        dist.all_reduce(grad)
+        size = grad.shape[0] // dist.get_world_size()
+        return grad[dist.get_rank() * size:(dist.get_rank() + 1) * size]
+
+
+def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
+    """Concatenate ``x`` from every rank along dim 0 (rank order, equal sizes); gradients flow
+    back to each rank. One process (or no process group): ``x`` itself.
     """
     if not is_distributed():
         return x
@@ -21,9 +42,7 @@ def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
         parts = [torch.empty_like(x) for _ in range(dist.get_world_size())]
         dist.all_gather(parts, x.contiguous())
         return torch.cat(parts)
-    from torch.distributed.nn.functional import all_gather
-
-    return torch.cat(all_gather(x.contiguous()))
+    return _GatherWithGrad.apply(x)
 
 
 def rank_offset(local_batch: int) -> int:
@@ -56,3 +75,25 @@ def init_from_env(device: str = "cpu") -> str:
         torch.cuda.set_device(local)
         return f"cuda:{local}"
     return device
+
+
+def average_gradients(params: list[torch.Tensor]) -> None:
+    """Replace each gradient by its mean over ranks (what DDP does); nothing for one process."""
+    if not is_distributed():
+        return
+    world = dist.get_world_size()
+    for p in params:
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+        dist.all_reduce(p.grad)
+        p.grad /= world
+
+
+def mean_over_ranks(values: dict[str, float]) -> dict[str, float]:
+    """Scalar metrics averaged over ranks (every rank passes the same keys in the same order)."""
+    if not is_distributed():
+        return values
+    keys = list(values)
+    t = torch.tensor([values[k] for k in keys], dtype=torch.float64)
+    dist.all_reduce(t)
+    return dict(zip(keys, (t / dist.get_world_size()).tolist()))

@@ -12,6 +12,12 @@ of an uninterrupted run:
 
 Files in ``out_dir``: ``metrics.jsonl`` (one row per logged step) and ``checkpoint/``
 (``module.safetensors``, ``optimizer.safetensors``, ``state.json``).
+
+Under ``torchrun`` (a process group of W ranks) every rank draws the same global batch and
+takes its W-th slice (rank r: items ``[r*B/W, (r+1)*B/W)``, the layout ``rank_offset``
+assumes), losses gather their negatives across ranks, and gradients are averaged over
+ranks before clipping, so each step equals the one-process step on the global batch up to
+float rounding. Only rank 0 writes metrics and checkpoints and shows progress.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from tqdm import tqdm
 
 from actionkit.train.checkpoint import (check_config, load_optimizer_state, load_tensors, optimizer_state,
                                         read_json, save_tensors, write_json_atomic)
+from actionkit.train.distributed import average_gradients, mean_over_ranks, rank_and_world
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +79,9 @@ class Trainer:
             raise ValueError(f"{num_items} training items are fewer than one batch of {cfg.batch_size}")
         self.num_items = num_items
         self.total_steps = cfg.epochs * self.steps_per_epoch
+        self.rank, self.world_size = rank_and_world()
+        if cfg.batch_size % self.world_size:
+            raise ValueError(f"batch size {cfg.batch_size} is not divisible by the {self.world_size} ranks")
         self.params = [p for p in module.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(self.params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.device = torch.device(cfg.device)
@@ -85,6 +95,11 @@ class Trainer:
         gen = torch.Generator().manual_seed(self.cfg.seed * 100_003 + epoch)
         perm = torch.randperm(self.num_items, generator=gen)
         return perm[j * self.cfg.batch_size:(j + 1) * self.cfg.batch_size]
+
+    def local_batch(self, step: int) -> torch.Tensor:
+        """This rank's slice of the global batch of ``step`` (the whole batch for one process)."""
+        size = self.cfg.batch_size // self.world_size
+        return self.batch(step)[self.rank * size:(self.rank + 1) * size]
 
     def save_checkpoint(self, step: int) -> None:
         tensors, meta = optimizer_state(self.optimizer)
@@ -127,37 +142,40 @@ class Trainer:
         """Train to the end (continuing from the checkpoint if ``resume``); returns the last metrics."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
         start = self.load_checkpoint() if resume else 0
-        rows = self._metrics_rows(start)
+        lead = self.rank == 0
         metrics_path = self.out_dir / "metrics.jsonl"
-        metrics_path.write_text("".join(rows))
+        if lead:
+            metrics_path.write_text("".join(self._metrics_rows(start)))
         every = self.cfg.checkpoint_every or self.steps_per_epoch
         last: dict[str, float] = {}
         self.module.train()
-        bar = tqdm(total=self.total_steps, initial=start, desc=self.desc, unit="step", disable=not self.progress)
-        with metrics_path.open("a") as metrics:
+        bar = tqdm(total=self.total_steps, initial=start, desc=self.desc, unit="step",
+                   disable=not (self.progress and lead))
+        with (metrics_path.open("a") if lead else nullcontext()) as metrics:
             for step in range(start, self.total_steps):
                 lr = self.cfg.lr * cosine_with_warmup(step, self.total_steps, self.cfg.warmup_steps)
                 for group in self.optimizer.param_groups:
                     group["lr"] = lr
                 torch.manual_seed(self.cfg.seed * 1_000_003 + step)
                 with self._autocast():
-                    out = self.step_fn(self.batch(step), step)
+                    out = self.step_fn(self.local_batch(step), step)
                 loss = out["loss"]
                 if not torch.isfinite(loss):
                     raise FloatingPointError(f"loss became {loss.item()} at step {step}")
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
+                average_gradients(self.params)
                 if self.cfg.grad_clip > 0:
                     torch.nn.utils.clip_grad_norm_(self.params, self.cfg.grad_clip)
                 self.optimizer.step()
-                last = {k: float(v.detach()) for k, v in out.items()}
-                if step % self.cfg.log_every == 0 or step == self.total_steps - 1:
+                last = mean_over_ranks({k: float(v.detach()) for k, v in out.items()})
+                if lead and (step % self.cfg.log_every == 0 or step == self.total_steps - 1):
                     row = {"step": step, "epoch": step // self.steps_per_epoch, "lr": lr, **last}
                     metrics.write(json.dumps(row) + "\n")
                     metrics.flush()
                 bar.update()
                 bar.set_postfix(loss=f"{last['loss']:.3f}")
-                if (step + 1) % every == 0 or step + 1 == self.total_steps:
+                if lead and ((step + 1) % every == 0 or step + 1 == self.total_steps):
                     self.save_checkpoint(step + 1)
         bar.close()
         self.module.eval()

@@ -21,6 +21,7 @@ from actionkit.features.clip_features import ClipFeatures
 from actionkit.methods.paxion.losses import atm_loss, vac_loss, vtc_loss
 from actionkit.methods.paxion.model import PaxionHeads, patcher_config_for
 from actionkit.methods.paxion.patcher import PatcherConfig
+from actionkit.train.distributed import rank_and_world
 from actionkit.train.trainer import Trainer, TrainerConfig
 
 log = logging.getLogger(__name__)
@@ -168,6 +169,7 @@ def train_patcher(backbone: Backbone, data_dir: Path | str, out_dir: Path | str,
         "dropped_without_antonym": n_records - len(records) - len(features.skipped),
         "final": last, "seconds": round(time.time() - start, 2),
     }
-    heads.save(out_dir, backbone_name, extra={"train": asdict(cfg), "summary": summary})
+    if rank_and_world()[0] == 0:
+        heads.save(out_dir, backbone_name, extra={"train": asdict(cfg), "summary": summary})
     log.info("patcher: %s", summary)
     return summary
