@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from actionkit.backbones.hf_clip import CLIP_MEAN, HFCLIPBackbone, HFXCLIPBackbone
 from actionkit.backbones.load import load_backbone
 from actionkit.backbones.protocol import Backbone
+from actionkit.backbones.random_clip import save_random_clip
 
 transformers = pytest.importorskip("transformers")
 
@@ -17,27 +18,9 @@ B, T, S, PATCH = 2, 4, 32, 8
 P = (S // PATCH) ** 2
 
 
-def _tiny_tokenizer():
-    """A CLIP BPE tokenizer over the 256 byte symbols (+ ``</w>`` forms) and two merges."""
-    from transformers import CLIPTokenizer
-    from transformers.convert_slow_tokenizer import bytes_to_unicode
-
-    chars = list(bytes_to_unicode().values())
-    vocab = {}
-    for tok in chars + [c + "</w>" for c in chars] + ["th", "the</w>", "<|startoftext|>", "<|endoftext|>"]:
-        vocab[tok] = len(vocab)
-    return CLIPTokenizer(vocab=vocab, merges=[("t", "h"), ("th", "e</w>")])
-
-
-def _configs(tok):
-    text = dict(
-        vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-        max_position_embeddings=32, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-    )
-    vision = dict(image_size=S, patch_size=PATCH, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                  num_attention_heads=2)
-    return text, vision
+TEXT = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2)
+VISION = dict(image_size=S, patch_size=PATCH, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+              num_attention_heads=2)
 
 
 def _frames(seed=0):
@@ -47,34 +30,15 @@ def _frames(seed=0):
 
 @pytest.fixture(scope="module")
 def clip_dir(tmp_path_factory):
-    from transformers import CLIPConfig, CLIPModel
-
-    torch.manual_seed(0)
-    tok = _tiny_tokenizer()
-    text, vision = _configs(tok)
-    model = CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=16))
-    out = tmp_path_factory.mktemp("hf-clip")
-    model.save_pretrained(out)
-    tok.save_pretrained(out)
-    return out
+    return save_random_clip(tmp_path_factory.mktemp("hf-clip"), VISION, TEXT, projection_dim=16)
 
 
 @pytest.fixture(scope="module")
 def xclip_dir(tmp_path_factory):
-    from transformers import XCLIPConfig, XCLIPModel
-
-    torch.manual_seed(0)
-    tok = _tiny_tokenizer()
-    text, vision = _configs(tok)
-    vision.update(num_frames=T, mit_hidden_size=16, mit_intermediate_size=32, mit_num_hidden_layers=1,
+    vision = dict(VISION, num_frames=T, mit_hidden_size=16, mit_intermediate_size=32, mit_num_hidden_layers=1,
                   mit_num_attention_heads=2)
-    cfg = XCLIPConfig(text_config=text, vision_config=vision, projection_dim=16, prompt_layers=1,
-                      prompt_num_attention_heads=2)
-    model = XCLIPModel(cfg)
-    out = tmp_path_factory.mktemp("hf-xclip")
-    model.save_pretrained(out)
-    tok.save_pretrained(out)
-    return out
+    return save_random_clip(tmp_path_factory.mktemp("hf-xclip"), vision, TEXT, projection_dim=16,
+                            model_class="XCLIPModel", prompt_layers=1, prompt_num_attention_heads=2)
 
 
 def _pooled(out):

@@ -48,6 +48,8 @@ def test_missing_checkpoint_says_where_and_how(tmp_path):
         WorldBackbone.load(tmp_path / "none")
     with pytest.raises(UnknownBackbone, match="available here: world"):
         load_backbone("nope", None)
+    with pytest.raises(UnknownBackbone, match="as hf-clip:<dir>"):
+        load_backbone("openclip:ViT-B-16", None)
 
 
 def test_contrastive_loss_prefers_the_matching_caption():

@@ -1,9 +1,11 @@
-"""The Action World demo: generate the world, train the built-in backbone, probe it frozen,
-patch it with PAXION (Knowledge Patcher + DVDM), probe again, report both side by side.
+"""The Action World demo: generate the world, train the built-in backbone, cache its frame
+features, probe it frozen, patch it with PAXION (Knowledge Patcher + DVDM), probe again,
+report both side by side.
 
 Every stage writes into ``out/`` and is skipped when its result is already there (world
-clips, backbone, patcher), and training continues from its last checkpoint, so an
-interrupted demo resumes where it stopped.
+clips, backbone, feature cache, patcher), and training and extraction continue from where
+they stopped, so an interrupted demo resumes. The frozen backbone's features are computed
+once (``out/features``); the probes and the patcher read them instead of decoding again.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pathlib import Path
 from actionkit.backbones.world import CONFIG_FILE, WEIGHTS_FILE, WorldBackbone
 from actionkit.backbones.world_training import WorldTrainConfig, train_world_backbone
 from actionkit.data.manifest import read_manifest
+from actionkit.features.clip_features import ClipFeatures
+from actionkit.features.extract import ExtractConfig, extract_features
 from actionkit.methods.paxion.model import CONFIG_FILE as PATCHER_CONFIG
 from actionkit.methods.paxion.model import PatchedModel
 from actionkit.methods.paxion.patcher import PatcherConfig
@@ -57,8 +61,14 @@ def run_demo(out: Path | str, cfg: DemoConfig = DemoConfig(), progress: bool = T
     else:
         train_world_backbone(world, backbone_dir, cfg=train_cfg, progress=progress, resume=True)
     backbone = WorldBackbone.load(backbone_dir)
-    test = read_manifest(world / "manifest.jsonl", split="test")
-    frozen = run_actionbench(backbone, test, world, workers=cfg.workers, progress=progress)
+    records = [r for r in read_manifest(world / "manifest.jsonl") if r.split in ("train", "test")]
+    extracted = extract_features(backbone, records, world, out / "features", ExtractConfig(workers=cfg.workers),
+                                 progress=progress)
+    log.info("features: %d extracted, %d already cached, %d skipped", extracted.extracted, extracted.already,
+             extracted.skipped)
+    test = [r for r in records if r.split == "test"]
+    test_features = ClipFeatures.from_cache(out / "features", test, backbone)
+    frozen = run_actionbench(backbone, test, world, progress=progress, features=test_features)
 
     patcher_dir = out / "patcher"
     patch_cfg = PatchTrainConfig(epochs=cfg.patch_epochs, batch_size=cfg.batch_size, seed=cfg.seed,
@@ -66,9 +76,12 @@ def run_demo(out: Path | str, cfg: DemoConfig = DemoConfig(), progress: bool = T
     if (patcher_dir / PATCHER_CONFIG).is_file():
         log.info("reusing the patcher already trained in %s", patcher_dir)
     else:
-        train_patcher(backbone, world, patcher_dir, PatcherConfig(), patch_cfg, progress=progress, resume=True)
-    patched = run_actionbench(PatchedModel.load(patcher_dir, backbone), test, world, workers=cfg.workers,
-                              progress=progress)
+        train_features = ClipFeatures.from_cache(out / "features", [r for r in records if r.split == "train"],
+                                                 backbone)
+        train_patcher(backbone, world, patcher_dir, PatcherConfig(), patch_cfg, progress=progress, resume=True,
+                      features=train_features)
+    patched = run_actionbench(PatchedModel.load(patcher_dir, backbone), test, world, progress=progress,
+                              features=test_features)
 
     report = {
         "split": "test",
