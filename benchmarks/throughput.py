@@ -100,7 +100,8 @@ def flops_per_clip(backbone: HFCLIPBackbone, pixels: torch.Tensor) -> float:
     return float(counter.get_total_flops())
 
 
-def bench_extraction(backbone: HFCLIPBackbone, device: torch.device, batch: int, iters: int) -> dict:
+def bench_extraction(backbone: HFCLIPBackbone, device: torch.device, batch: int, iters: int,
+                     compile_too: bool = False) -> dict:
     t, s = backbone.num_frames, backbone.image_size
     host = torch.randn(batch, t, 3, s, s).pin_memory() if device.type == "cuda" else torch.randn(batch, t, 3, s, s)
     on_device = host.to(device)
@@ -118,10 +119,21 @@ def bench_extraction(backbone: HFCLIPBackbone, device: torch.device, batch: int,
             f = backbone.encode_video(host.to(device, non_blocking=True))
         f.frame_tokens.half().cpu(), f.frame_pooled.half().cpu()
 
+    compiled_encode = torch.compile(backbone.encode_video) if compile_too else None
+
+    @torch.no_grad()
+    def ours_compiled():
+        with autocast(device):
+            f = compiled_encode(host.to(device, non_blocking=True))
+        f.frame_tokens.half().cpu(), f.frame_pooled.half().cpu()
+
     flops = flops_per_clip(backbone, on_device)
     rows = {}
-    for name, fn in (("stock HF CLIP forward (pixels on device)", stock),
-                     ("actionkit extract path (pinned host -> device -> fp16 host)", ours)):
+    paths = [("stock HF CLIP forward (pixels on device)", stock),
+             ("actionkit extract path (pinned host -> device -> fp16 host)", ours)]
+    if compile_too:
+        paths.append(("actionkit extract path, torch.compile (--compile)", ours_compiled))
+    for name, fn in paths:
         sec = timed(fn, device, iters)
         rows[name] = {"clips_per_s": batch / sec, "frames_per_s": batch * t / sec,
                       "tflops": flops * batch / sec / 1e12, "memory": peak_memory(device)}
@@ -202,6 +214,7 @@ def main() -> None:
     parser.add_argument("--iters", type=int, help="timed iterations per measurement (default 20 GPU, 5 CPU)")
     parser.add_argument("--workers", type=int, default=2, help="decoding workers of (a3)")
     parser.add_argument("--decode-clips", type=int, default=32, help="mp4 files for the decoding measurement")
+    parser.add_argument("--compile", action="store_true", help="also time the extraction path under torch.compile")
     args = parser.parse_args()
     device = torch.device(args.device)
     gpu = device.type == "cuda"
@@ -218,7 +231,7 @@ def main() -> None:
         backbone = HFCLIPBackbone(save_random_clip(tmp / "clip", vision, text, proj), device=device, num_frames=8)
         print(f"# throughput: {size} CLIP vision tower ({sum(p.numel() for p in backbone.model.vision_model.parameters()) / 1e6:.1f}M "
               f"params), 8 frames x {vision['image_size']} px, batch {batch}, device {name}, torch {torch.__version__}")
-        ext = bench_extraction(backbone, device, batch, iters)
+        ext = bench_extraction(backbone, device, batch, iters, args.compile)
         dec = bench_decoding(backbone, args.workers, args.decode_clips, batch, tmp)
         train = bench_training(backbone, device, batch, iters, tmp, dec["records"])
 
