@@ -186,6 +186,95 @@ def cmd_fuse(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_model(args: argparse.Namespace, root_hint: Path):
+    """(backbone, model to evaluate, its name) from --backbone/--weights/--patcher/--fuser."""
+    from actionkit.backbones.load import load_backbone
+
+    backbone = model = load_backbone(args.backbone, args.weights or _default_weights(args.backbone, root_hint),
+                                     device=args.device)
+    name = args.backbone
+    if args.patcher:
+        from actionkit.methods.paxion.model import PatchedModel
+
+        model, name = PatchedModel.load(args.patcher, backbone), "patched"
+    if getattr(args, "fuser", None):
+        if not args.patcher:
+            raise ValueError("--fuser needs the --patcher it was trained on")
+        from actionkit.methods.paxion.fuser import FusedModel
+
+        model, name = FusedModel.load(args.fuser, model), "fused"
+    return backbone, model, name
+
+
+def _eval_inputs(args: argparse.Namespace):
+    from actionkit.eval.run import EvalInputs
+
+    return EvalInputs(classes=args.classes, questions=args.questions, counterfactuals=args.counterfactuals,
+                      shots=tuple(args.shots), seeds=tuple(range(args.fewshot_seeds)), seed=args.seed)
+
+
+def _print_eval(results: dict, out: Path) -> None:
+    from actionkit.report import downstream_table_markdown
+
+    print(downstream_table_markdown(results))
+    print(f"\nJSON: {out}")
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from actionkit.data.manifest import read_manifest
+    from actionkit.eval.run import TASKS, evaluate
+    from actionkit.report import write_json_atomic
+
+    manifest, root = _manifest_and_root(args.data, args.videos)
+    backbone, model, name = _load_model(args, manifest.parent)
+    records = read_manifest(manifest, split=None if args.split == "all" else args.split)
+    if not records:
+        raise ValueError(f"{manifest}: no clips in split {args.split!r}")
+    tasks = TASKS if args.task == "all" else tuple(t.strip() for t in args.task.split(","))
+    result = evaluate(model, records, root, tasks, _eval_inputs(args),
+                      features=_cached_features(args.features, records, backbone), progress=not args.no_progress,
+                      workers=args.workers, device=args.device)
+    out = Path(args.out) if args.out else manifest.parent / f"eval_{name.replace(':', '_')}_{args.split}.json"
+    report = {name: result.metrics}
+    write_json_atomic(out, {"models": report, "split": args.split, "n_clips": result.n_clips,
+                            "skipped": len(result.skipped), "skipped_items": [s.to_dict() for s in result.skipped]})
+    _print_eval(report, out)
+    return 0
+
+
+def cmd_finetune(args: argparse.Namespace) -> int:
+    """Train the Knowledge Fuser on the train split (patcher frozen), then evaluate on --split."""
+    from actionkit.data.manifest import read_manifest
+    from actionkit.eval.run import TASKS, evaluate
+    from actionkit.methods.paxion.fuser import FuserConfig, FusedModel, train_fuser
+    from actionkit.report import write_json_atomic
+    from actionkit.train.trainer import TrainerConfig
+
+    manifest, root = _manifest_and_root(args.data, None)
+    backbone, patched, _ = _load_model(args, manifest.parent)
+    if patched is backbone:
+        raise ValueError("finetune needs --patcher (the fuser reads the frozen patcher's latents)")
+    out_dir = Path(args.out or manifest.parent / "fuser")
+    train = TrainerConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                          device=args.device)
+    train_records = read_manifest(manifest, split="train")
+    summary = train_fuser(patched, manifest.parent, out_dir, FuserConfig(variant=args.variant), train,
+                          workers=args.workers, progress=not args.no_progress, resume=args.resume,
+                          features=_cached_features(args.features, train_records, backbone))
+    print(json.dumps(summary, indent=2))
+    fused = FusedModel.load(out_dir, patched)
+    records = read_manifest(manifest, split=args.split)
+    tasks = TASKS if args.task == "all" else tuple(t.strip() for t in args.task.split(","))
+    result = evaluate(fused, records, root, tasks, _eval_inputs(args),
+                      features=_cached_features(args.features, records, backbone), progress=not args.no_progress,
+                      workers=args.workers, device=args.device)
+    out = out_dir / f"eval_{args.split}.json"
+    write_json_atomic(out, {"models": {"fused": result.metrics}, "split": args.split, "n_clips": result.n_clips,
+                            "skipped": len(result.skipped), "fuser": summary})
+    _print_eval({"fused": result.metrics}, out)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from actionkit.demo import DemoConfig, run_demo
     from actionkit.report import probe_table_markdown
@@ -341,6 +430,41 @@ def build_parser() -> argparse.ArgumentParser:
     fuse.add_argument("--device", default="cpu")
     fuse.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
     fuse.set_defaults(func=cmd_fuse)
+
+    evaluation = argparse.ArgumentParser(add_help=False)
+    evaluation.add_argument("--task", default="all",
+                            help="all, or comma-separated: zeroshot,fewshot,retrieval,video2action,mcqa,rcad")
+    evaluation.add_argument("--backbone", default="world", help="backbone name (world, lit, hf-clip:DIR, ...)")
+    evaluation.add_argument("--weights", help="backbone weights (world: default DATA/backbone)")
+    evaluation.add_argument("--patcher", help="PAXION patcher folder")
+    evaluation.add_argument("--data", required=True, help="folder with manifest.jsonl, or a manifest .jsonl file")
+    evaluation.add_argument("--features", help="frame features from this cache instead of decoding videos")
+    evaluation.add_argument("--classes", help="class list (one per line) for zeroshot/fewshot/video2action; "
+                                              "default: every verb of the split")
+    evaluation.add_argument("--questions", help="multiple-choice JSONL (default on the Action World: built)")
+    evaluation.add_argument("--counterfactuals", help="RCAD JSONL (default on the Action World: built)")
+    evaluation.add_argument("--shots", type=int, nargs="+", default=[2, 4, 8, 16], help="few-shot K values")
+    evaluation.add_argument("--fewshot-seeds", type=int, default=3, help="episodes (seeds 0..N-1) per K")
+    evaluation.add_argument("--seed", type=int, default=0)
+    evaluation.add_argument("--device", default="cpu")
+
+    ev = sub.add_parser("eval", parents=[common, evaluation], help="downstream tasks for one model")
+    ev.add_argument("--fuser", help="Knowledge Fuser folder (needs --patcher)")
+    ev.add_argument("--videos", help="folder the manifest paths are relative to (default: the manifest's folder)")
+    ev.add_argument("--split", default="test", choices=["train", "val", "test", "all"])
+    ev.add_argument("--out", help="JSON output (default: next to the manifest)")
+    ev.set_defaults(func=cmd_eval)
+
+    ft = sub.add_parser("finetune", parents=[common, evaluation],
+                        help="train the Knowledge Fuser on the train split (patcher frozen), then evaluate")
+    ft.add_argument("--out", help="fuser folder (default DATA/fuser); its eval JSON goes inside")
+    ft.add_argument("--split", default="test", choices=["val", "test"], help="evaluated split")
+    ft.add_argument("--variant", default="cross_attention", choices=["cross_attention", "side_tuning"])
+    ft.add_argument("--epochs", type=int, default=10)
+    ft.add_argument("--batch-size", type=int, default=128)
+    ft.add_argument("--lr", type=float, default=1e-3)
+    ft.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
+    ft.set_defaults(func=cmd_finetune)
 
     demo = sub.add_parser("demo", parents=[common], help="generate the world, train the backbone, probe it, report")
     demo.add_argument("--out", help="output folder (default runs/<timestamp>/; rerunning resumes)")

@@ -80,3 +80,33 @@ def report_markdown(report: dict[str, Any]) -> str:
             listed.append(f"- ... and {len(skipped_items) - _MAX_SKIPPED_LISTED} more")
         parts.append("\n".join(listed) + "\n")
     return "\n".join(parts)
+
+
+_COUNTS = ("n", "classes", "candidates")
+
+
+def _metric_cell(metrics: dict[str, float] | None, key: str) -> str:
+    if not metrics or key not in metrics:
+        return "-"
+    value = metrics[key]
+    text = f"{value:.1f}" if "MnR" in key or "MdR" in key else f"{value:.3f}"
+    if f"{key}_std" in metrics:
+        text += f" +- {metrics[f'{key}_std']:.3f}"
+    return text
+
+
+def downstream_table_markdown(results: dict[str, dict[str, dict[str, float]]]) -> str:
+    """One table, a row per (task, metric) and a column per model: ``{model: {task: {metric: value}}}``.
+
+    Few-shot rows show mean +- std over episodes; ranks (MdR, MnR) are lower-is-better.
+    """
+    models = list(results)
+    tasks = list(dict.fromkeys(t for m in models for t in results[m]))
+    lines = [_row(["task", "metric", *models]), _row(["---", "---", *["---:"] * len(models)])]
+    for task in tasks:
+        keys = list(dict.fromkeys(k for m in models for k in results[m].get(task, {})))
+        for key in keys:
+            if key in _COUNTS or key.endswith("_std"):
+                continue
+            lines.append(_row([task, key, *[_metric_cell(results[m].get(task), key) for m in models]]))
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Downstream evaluation: zero-/few-shot recognition, retrieval, multiple-choice QA, RCAD."""

@@ -1,0 +1,134 @@
+"""Run downstream tasks for one model over the clips of a split.
+
+Clip embeddings are computed once per model (from a feature cache when given, else by
+decoding) and every task reads them. On the Action World the class names, questions and
+counterfactual sets are built from the records; on other data they come from the user's
+files (``eval.sets``): ``classes`` for recognition (labels = the records' ``verb``),
+``questions`` for multiple-choice QA, ``counterfactuals`` for RCAD.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from actionkit.backbones.protocol import Backbone
+from actionkit.data.clips import SkippedClip, iter_clip_batches
+from actionkit.data.manifest import ClipRecord
+from actionkit.eval import tasks as T
+from actionkit.eval.sets import read_class_list, read_counterfactuals, read_mcqa
+from actionkit.features.clip_features import ClipFeatures
+from actionkit.world import downstream as world
+
+log = logging.getLogger(__name__)
+
+TASKS: tuple[str, ...] = ("zeroshot", "fewshot", "retrieval", "video2action", "mcqa", "rcad")
+
+
+@dataclass
+class EvalInputs:
+    """What the tasks need besides the clips: user files (None on the Action World)."""
+
+    classes: Path | str | None = None          # class list for zeroshot / fewshot / video2action
+    questions: Path | str | None = None        # multiple-choice JSONL
+    counterfactuals: Path | str | None = None  # RCAD JSONL
+    shots: tuple[int, ...] = T.SHOTS
+    seeds: tuple[int, ...] = (0, 1, 2)
+    seed: int = 0                              # of the Action World's question building
+
+
+@dataclass
+class EvalResult:
+    metrics: dict[str, dict[str, float]]
+    n_clips: int
+    skipped: list[SkippedClip] = field(default_factory=list)
+
+
+@torch.no_grad()
+def embed_clips(model: Backbone, records: list[ClipRecord], root: Path | str, features: ClipFeatures | None = None,
+                batch_size: int = 32, workers: int = 2, progress: bool = True,
+                device: str | torch.device = "cpu") -> tuple[list[ClipRecord], torch.Tensor, list[SkippedClip]]:
+    """(the clips that could be embedded, their embeddings [N, (K,) D], the skipped ones)."""
+    if features is not None:
+        f = features.for_records(records)
+        return f.records, f.videos(model, device=device), f.skipped
+    skipped: list[SkippedClip] = []
+    kept, videos = [], []
+    for idx, pixels, _ in iter_clip_batches(records, root, model.num_frames, transform=model.preprocess,
+                                            batch_size=batch_size, workers=workers, desc="embed",
+                                            progress=progress, skipped=skipped):
+        videos.append(model.encode_video(pixels.to(device)).video.float().cpu())
+        kept.extend(records[i] for i in idx.tolist())
+    if not videos:
+        raise RuntimeError(f"none of the {len(records)} clips under {root} could be read")
+    return kept, torch.cat(videos), skipped
+
+
+def _class_setup(records: list[ClipRecord], inputs: EvalInputs) -> tuple[list[ClipRecord], torch.Tensor, list[str]]:
+    """(records of the evaluated classes, their labels, the class names as prompted)."""
+    counts = Counter(r.verb for r in records)
+    if inputs.classes is not None:
+        classes = read_class_list(inputs.classes, set(counts), counts)
+    else:
+        classes = sorted(counts)
+    position = {c: i for i, c in enumerate(classes)}
+    kept = [r for r in records if r.verb in position]
+    names = [world.class_name(c) if world.is_world(kept) else c.replace("_", " ") for c in classes]
+    return kept, torch.tensor([position[r.verb] for r in kept]), names
+
+
+def _rows(records: list[ClipRecord], video: torch.Tensor, wanted: list[ClipRecord]) -> torch.Tensor:
+    at = {r.id: i for i, r in enumerate(records)}
+    return video[[at[r.id] for r in wanted]]
+
+
+def evaluate(model: Backbone, records: list[ClipRecord], root: Path | str, tasks: tuple[str, ...] = TASKS,
+             inputs: EvalInputs = EvalInputs(), features: ClipFeatures | None = None, progress: bool = True,
+             workers: int = 2, device: str | torch.device = "cpu") -> EvalResult:
+    unknown = [t for t in tasks if t not in TASKS]
+    if unknown:
+        raise ValueError(f"unknown task(s) {', '.join(unknown)}; tasks: {', '.join(TASKS)}")
+    on_world = world.is_world(records)
+    questions = read_mcqa(inputs.questions) if "mcqa" in tasks and inputs.questions else None
+    counterfactuals = read_counterfactuals(inputs.counterfactuals) if "rcad" in tasks and inputs.counterfactuals \
+        else None
+    for task, given in (("mcqa", questions), ("rcad", counterfactuals)):
+        if task in tasks and given is None and not on_world:
+            raise ValueError(f"task {task} needs --{'questions' if task == 'mcqa' else 'counterfactuals'} FILE "
+                             "outside the Action World")
+
+    clips, video, skipped = embed_clips(model, records, root, features, workers=workers, progress=progress,
+                                        device=device)
+    metrics: dict[str, dict[str, float]] = {}
+    if {"zeroshot", "fewshot", "video2action"} & set(tasks):
+        kept, labels, names = _class_setup(clips, inputs)
+        v = _rows(clips, video, kept)
+        if "zeroshot" in tasks:
+            metrics["zeroshot"] = T.zero_shot(model, v, labels, names)
+        if "fewshot" in tasks:
+            metrics["fewshot"] = T.few_shot(model, v, labels, names, shots=inputs.shots, seeds=inputs.seeds)
+        if "video2action" in tasks:
+            metrics["video2action"] = T.video_to_action(model, v, labels, names)
+    if "retrieval" in tasks:
+        metrics["retrieval"] = T.retrieval(model, video, [r.caption for r in clips])
+    for task in ("mcqa", "rcad"):
+        if task not in tasks:
+            continue
+        given = questions if task == "mcqa" else counterfactuals
+        if given is None:       # Action World: built from the clips that were embedded
+            items = world.mcqa_items(clips, inputs.seed) if task == "mcqa" else world.rcad_items(clips)
+            v = _rows(clips, video, [it.record for it in items])
+        else:
+            item_records = list({it.record.id: it.record for it in given}.values())
+            kept, item_video, more = embed_clips(model, item_records, root, features, workers=workers,
+                                                 progress=progress, device=device)
+            skipped += more
+            ok = {r.id for r in kept}
+            items = [it for it in given if it.record.id in ok]
+            v = _rows(kept, item_video, [it.record for it in items])
+        metrics[task] = T.multiple_choice(model, v, items) if task == "mcqa" else T.rcad(model, v, items)
+    return EvalResult(metrics, len(clips), skipped)

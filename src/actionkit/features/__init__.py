@@ -1,0 +1,1 @@
+"""Frozen-backbone frame features: extraction, the on-disk cache, and the ClipFeatures view over it."""

@@ -1,0 +1,179 @@
+"""Downstream tasks: an oracle scores perfectly, a model that ties everything scores nothing
+(ties count against it), the Action World sets are built right, and bad user files are refused by row."""
+
+import hashlib
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from actionkit.backbones.protocol import TextFeatures
+from actionkit.data.manifest import ManifestError, read_manifest
+from actionkit.eval import tasks as T
+from actionkit.eval.run import EvalInputs, evaluate
+from actionkit.eval.sets import read_class_list, read_counterfactuals, read_mcqa
+from actionkit.world import downstream as world
+
+D = 32
+
+
+class HashText:
+    """A text side only: each distinct text gets its own fixed random unit vector."""
+
+    def encode_text(self, texts):
+        vecs = []
+        for t in texts:
+            seed = int(hashlib.sha256(t.encode()).hexdigest()[:8], 16)
+            vecs.append(torch.randn(D, generator=torch.Generator().manual_seed(seed)))
+        pooled = F.normalize(torch.stack(vecs), dim=-1)
+        return TextFeatures(tokens=pooled[:, None], mask=torch.ones(len(texts), 1, dtype=torch.bool), pooled=pooled)
+
+
+@pytest.fixture(scope="module")
+def world_records(tiny_world):
+    return read_manifest(tiny_world / "manifest.jsonl")
+
+
+def test_oracle_is_perfect_and_a_model_of_ties_gets_nothing(world_records):
+    model, records = HashText(), world_records[:30]
+    captions = [r.caption for r in records]
+    oracle = T.embed(model, captions)
+    constant = torch.zeros(len(records), D)        # every similarity 0: all ties
+    r = T.retrieval(model, oracle, captions)
+    assert r["v2t_R@1"] == 1.0 and r["t2v_R@1"] == 1.0 and r["v2t_MnR"] == 1.0
+    worst = T.retrieval(model, constant, captions)
+    assert worst["v2t_R@1"] == 0.0 and worst["v2t_MnR"] == len(set(captions))
+
+    rc = world.rcad_items(records)
+    assert T.rcad(model, oracle, rc)["R@1"] == 1.0
+    assert T.rcad(model, constant, rc) == {"R@1": 0.0, "MnR": 20.0, "candidates": 20, "n": 30}
+
+    items = world.mcqa_items(records, seed=0)
+    answers = T.embed(model, [f"{it.question} {it.candidates[it.answer]}" for it in items])
+    m = T.multiple_choice(model, answers, items)
+    assert m["accuracy"] == m["accuracy_action"] == m["accuracy_object"] == 1.0
+    assert T.multiple_choice(model, torch.zeros(len(items), D), items)["accuracy"] == 0.0
+
+    verbs = sorted({r.verb for r in records})
+    labels = torch.tensor([verbs.index(r.verb) for r in records])
+    names = [world.class_name(v) for v in verbs]
+    classes = T.class_embeddings(model, names)
+    z = T.zero_shot(model, classes[labels], labels, names)
+    assert z["top1"] == z["mean_class"] == 1.0
+    assert T.zero_shot(model, constant, labels, names)["top1"] == 0.0
+    assert T.video_to_action(model, classes[labels], labels, names)["R@1"] == 1.0
+
+
+def test_few_shot_learns_separable_classes_and_is_seeded():
+    torch.manual_seed(0)
+    model, names = HashText(), ["a", "b", "c"]
+    centres = F.normalize(torch.randn(3, D), dim=-1)
+    labels = torch.arange(3).repeat_interleave(30)
+    video = F.normalize(centres[labels] + 0.05 * torch.randn(90, D), dim=-1)
+    out = T.few_shot(model, video, labels, names, shots=(2, 4), seeds=(0, 1))
+    assert out["linear_2shot"] > 0.9 and out["adapter_4shot"] > 0.9
+    assert out == T.few_shot(model, video, labels, names, shots=(2, 4), seeds=(0, 1))
+
+
+def test_world_sets_are_built_from_the_records(world_records):
+    r = world_records[0]
+    assert world.verb_caption(r.verb, r) == r.caption
+    assert world.class_name("open") == "opening the lid of a thing"
+    rc = world.rcad_items([r])[0]
+    assert len(rc.counterfactuals) == 19 and r.antonym_caption in rc.counterfactuals and r.caption not in rc.counterfactuals
+    action, obj = world.mcqa_items([r], seed=3)
+    assert action.type == "action" and obj.type == "object"
+    for item in (action, obj):
+        assert len(set(item.candidates)) == 5 and item.candidates[item.answer] == r.caption
+    assert r.antonym_caption in action.candidates
+    assert all(f"{r.colour} {r.object}" in c for c in action.candidates)
+
+
+def test_evaluate_runs_every_task_on_the_world(tiny_world, tiny_backbone, world_records):
+    result = evaluate(tiny_backbone, world_records, tiny_world, inputs=EvalInputs(shots=(2,), seeds=(0,)),
+                      workers=0, progress=False)
+    assert set(result.metrics) == {"zeroshot", "fewshot", "retrieval", "video2action", "mcqa", "rcad"}
+    assert result.n_clips == 60 and not result.skipped
+    for task, metrics in result.metrics.items():
+        for name, value in metrics.items():
+            if name.startswith(("top", "R@", "v2t_R@", "t2v_R@", "accuracy", "linear_", "adapter_")):
+                assert 0.0 <= value <= 1.0, (task, name, value)
+    assert result.metrics["rcad"]["candidates"] == 20 and result.metrics["zeroshot"]["classes"] == 20
+
+
+def test_bad_user_files_name_the_row(tmp_path, tiny_world, tiny_backbone, world_records, capsys):
+    from collections import Counter
+
+    from actionkit.cli import main
+
+    counts = Counter({"open": 3, "close": 0})
+    (tmp_path / "classes.txt").write_text("open\n# held out\nfly\n")
+    with pytest.raises(ManifestError, match=r"classes.txt:3: class 'fly' is not in the label set"):
+        read_class_list(tmp_path / "classes.txt", {"open", "close"}, counts)
+    (tmp_path / "classes.txt").write_text("open\n\nclose\n")
+    with pytest.raises(ManifestError, match=r"classes.txt:3: class 'close' has no clips"):
+        read_class_list(tmp_path / "classes.txt", {"open", "close"}, counts)
+
+    rows = [{"id": "q1", "path": "a.mp4", "question": "what?", "candidates": ["x", "y", "z"], "answer": 1},
+            {"id": "q2", "path": "b.mp4", "question": "what?", "candidates": ["x", "y"], "answer": 0,
+             "num_candidates": 5}]
+    (tmp_path / "qa.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    with pytest.raises(ManifestError, match=r"qa.jsonl:2: 2 candidates, fewer than the 5 declared"):
+        read_mcqa(tmp_path / "qa.jsonl")
+    with pytest.raises(ManifestError, match=r"qa.jsonl:1: 3 candidates, fewer than the 4 declared"):
+        read_mcqa(tmp_path / "qa.jsonl", num_candidates=4)
+    (tmp_path / "qa.jsonl").write_text(json.dumps({**rows[0], "answer": 3}))
+    with pytest.raises(ManifestError, match=r"qa.jsonl:1: answer must be an index"):
+        read_mcqa(tmp_path / "qa.jsonl")
+    (tmp_path / "cf.jsonl").write_text(json.dumps({"id": "v", "path": "v.mp4", "caption": "c", "counterfactuals": []}))
+    with pytest.raises(ManifestError, match=r"cf.jsonl:1: field counterfactuals must be a non-empty list"):
+        read_counterfactuals(tmp_path / "cf.jsonl")
+
+    # through the CLI: exit code 2 and the row on stderr
+    tiny_backbone.save(tmp_path / "bb")
+    (tmp_path / "classes.txt").write_text("open\nfly\n")
+    assert main(["eval", "--task", "zeroshot", "--data", str(tiny_world), "--weights", str(tmp_path / "bb"),
+                 "--classes", str(tmp_path / "classes.txt"), "--workers", "0", "--no-progress"]) == 2
+    assert "classes.txt:2: class 'fly' is not in the label set" in capsys.readouterr().err
+
+
+def test_user_provided_sets_run_through_evaluate(tmp_path, tiny_world, tiny_backbone, world_records):
+    records = [r for r in world_records if r.split == "test"][:6]
+    qa = [{"id": r.id, "path": str(tiny_world / r.path), "question": "what happens?",
+           "candidates": [r.caption, r.antonym_caption], "answer": 0, "type": "temporal"} for r in records]
+    cf = [{"id": r.id, "path": str(tiny_world / r.path), "caption": r.caption,
+           "counterfactuals": [r.antonym_caption]} for r in records]
+    (tmp_path / "qa.jsonl").write_text("\n".join(json.dumps(x) for x in qa))
+    (tmp_path / "cf.jsonl").write_text("\n".join(json.dumps(x) for x in cf))
+    (tmp_path / "classes.txt").write_text("\n".join(sorted({r.verb for r in records})))
+    inputs = EvalInputs(classes=tmp_path / "classes.txt", questions=tmp_path / "qa.jsonl",
+                        counterfactuals=tmp_path / "cf.jsonl")
+    result = evaluate(tiny_backbone, records, tiny_world, ("zeroshot", "mcqa", "rcad"), inputs, workers=0,
+                      progress=False)
+    assert result.metrics["mcqa"]["n"] == 6 and "accuracy_temporal" in result.metrics["mcqa"]
+    assert result.metrics["rcad"]["candidates"] == 2
+
+
+def test_eval_and_finetune_cli(tiny_world, tiny_backbone, tmp_path, capsys):
+    from actionkit.cli import main
+
+    tiny_backbone.save(tmp_path / "bb")
+    common = ["--data", str(tiny_world), "--weights", str(tmp_path / "bb"), "--workers", "0", "--no-progress"]
+    assert main(["extract", *common, "--out", str(tmp_path / "c")]) == 0
+    assert main(["patch", *common, "--features", str(tmp_path / "c"), "--out", str(tmp_path / "p"), "--epochs", "1",
+                 "--batch-size", "8", "--latents", "4", "--dim", "16", "--heads", "2"]) == 0
+    capsys.readouterr()
+    few = ["--shots", "2", "--fewshot-seeds", "1"]
+    assert main(["eval", *common, *few, "--split", "all", "--features", str(tmp_path / "c"), "--patcher",
+                 str(tmp_path / "p"), "--out", str(tmp_path / "e.json")]) == 0
+    printed = capsys.readouterr().out
+    assert "| task | metric | patched |" in printed and "| rcad | R@1 |" in printed
+    report = json.loads((tmp_path / "e.json").read_text())
+    assert set(report["models"]["patched"]) == {"zeroshot", "fewshot", "retrieval", "video2action", "mcqa", "rcad"}
+    assert main(["finetune", *common, *few, "--features", str(tmp_path / "c"), "--patcher", str(tmp_path / "p"),
+                 "--out", str(tmp_path / "f"), "--epochs", "1", "--batch-size", "8", "--task", "retrieval,rcad"]) == 0
+    fused = json.loads((tmp_path / "f" / "eval_test.json").read_text())["models"]["fused"]
+    assert set(fused) == {"retrieval", "rcad"} and (tmp_path / "f" / "fuser.safetensors").is_file()
+    assert main(["eval", *common, "--task", "nope"]) == 2
+    assert "unknown task(s) nope" in capsys.readouterr().err
