@@ -147,12 +147,21 @@ def test_user_provided_sets_run_through_evaluate(tmp_path, tiny_world, tiny_back
     (tmp_path / "qa.jsonl").write_text("\n".join(json.dumps(x) for x in qa))
     (tmp_path / "cf.jsonl").write_text("\n".join(json.dumps(x) for x in cf))
     (tmp_path / "classes.txt").write_text("\n".join(sorted({r.verb for r in records})))
-    inputs = EvalInputs(classes=tmp_path / "classes.txt", questions=tmp_path / "qa.jsonl",
+    verbs = sorted({r.verb for r in records})
+    (tmp_path / "split2.txt").write_text("\n".join(verbs[:2]))
+    inputs = EvalInputs(classes=(tmp_path / "classes.txt", tmp_path / "split2.txt"), questions=tmp_path / "qa.jsonl",
                         counterfactuals=tmp_path / "cf.jsonl")
     result = evaluate(tiny_backbone, records, tiny_world, ("zeroshot", "mcqa", "rcad"), inputs, workers=0,
                       progress=False)
     assert result.metrics["mcqa"]["n"] == 6 and "accuracy_temporal" in result.metrics["mcqa"]
     assert result.metrics["rcad"]["candidates"] == 2
+    one = evaluate(tiny_backbone, records, tiny_world, ("zeroshot",), EvalInputs(classes=(tmp_path / "classes.txt",)),
+                   workers=0, progress=False).metrics["zeroshot"]
+    two = evaluate(tiny_backbone, records, tiny_world, ("zeroshot",), EvalInputs(classes=(tmp_path / "split2.txt",)),
+                   workers=0, progress=False).metrics["zeroshot"]
+    both = result.metrics["zeroshot"]
+    assert both["splits"] == 2 and both["top1"] == pytest.approx((one["top1"] + two["top1"]) / 2)
+    assert both["top1_splits_std"] == pytest.approx(abs(one["top1"] - two["top1"]) / 2)
 
 
 def test_eval_and_finetune_cli(tiny_world, tiny_backbone, tmp_path, capsys):

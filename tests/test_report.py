@@ -113,3 +113,15 @@ def test_probe_bar_chart_one_and_two_models(tmp_path: Path) -> None:
         assert len(data) > 1000
         assert data[:8] == PNG_MAGIC
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["one.png", "two.png"]
+
+
+def test_downstream_table_rows_per_metric_and_std():
+    from actionkit.report import downstream_table_markdown
+
+    table = downstream_table_markdown({
+        "backbone": {"fewshot": {"linear_2shot": 0.5, "linear_2shot_std": 0.1}, "rcad": {"R@1": 0.25, "MnR": 3.0, "n": 8}},
+        "patched": {"rcad": {"R@1": 0.75, "MnR": 1.25, "n": 8}}})
+    lines = table.splitlines()
+    assert lines[0] == "| task | metric | backbone | patched |"
+    assert "| fewshot | linear_2shot | 0.500 +- 0.100 | - |" in lines
+    assert "| rcad | MnR | 3.0 | 1.2 |" in lines and not any("| n |" in line for line in lines)

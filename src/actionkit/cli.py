@@ -209,7 +209,7 @@ def _load_model(args: argparse.Namespace, root_hint: Path):
 def _eval_inputs(args: argparse.Namespace):
     from actionkit.eval.run import EvalInputs
 
-    return EvalInputs(classes=args.classes, questions=args.questions, counterfactuals=args.counterfactuals,
+    return EvalInputs(classes=tuple(args.classes or ()), questions=args.questions, counterfactuals=args.counterfactuals,
                       shots=tuple(args.shots), seeds=tuple(range(args.fewshot_seeds)), seed=args.seed)
 
 
@@ -439,8 +439,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--patcher", help="PAXION patcher folder")
     evaluation.add_argument("--data", required=True, help="folder with manifest.jsonl, or a manifest .jsonl file")
     evaluation.add_argument("--features", help="frame features from this cache instead of decoding videos")
-    evaluation.add_argument("--classes", help="class list (one per line) for zeroshot/fewshot/video2action; "
-                                              "default: every verb of the split")
+    evaluation.add_argument("--classes", nargs="+", help="class list(s), one class per line, for zeroshot/fewshot/"
+                            "video2action; several split files (e.g. the three UCF101 splits) give mean +- std over "
+                            "them; default: every verb of the split")
     evaluation.add_argument("--questions", help="multiple-choice JSONL (default on the Action World: built)")
     evaluation.add_argument("--counterfactuals", help="RCAD JSONL (default on the Action World: built)")
     evaluation.add_argument("--shots", type=int, nargs="+", default=[2, 4, 8, 16], help="few-shot K values")

@@ -10,6 +10,7 @@ files (``eval.sets``): ``classes`` for recognition (labels = the records' ``verb
 from __future__ import annotations
 
 import logging
+import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,7 @@ TASKS: tuple[str, ...] = ("zeroshot", "fewshot", "retrieval", "video2action", "m
 class EvalInputs:
     """What the tasks need besides the clips: user files (None on the Action World)."""
 
-    classes: Path | str | None = None          # class list for zeroshot / fewshot / video2action
+    classes: tuple[Path | str, ...] = ()       # class lists (split files) for zeroshot / fewshot / video2action
     questions: Path | str | None = None        # multiple-choice JSONL
     counterfactuals: Path | str | None = None  # RCAD JSONL
     shots: tuple[int, ...] = T.SHOTS
@@ -68,17 +69,31 @@ def embed_clips(model: Backbone, records: list[ClipRecord], root: Path | str, fe
     return kept, torch.cat(videos), skipped
 
 
-def _class_setup(records: list[ClipRecord], inputs: EvalInputs) -> tuple[list[ClipRecord], torch.Tensor, list[str]]:
+def _class_setup(records: list[ClipRecord], class_file: Path | str | None
+                 ) -> tuple[list[ClipRecord], torch.Tensor, list[str]]:
     """(records of the evaluated classes, their labels, the class names as prompted)."""
     counts = Counter(r.verb for r in records)
-    if inputs.classes is not None:
-        classes = read_class_list(inputs.classes, set(counts), counts)
+    if class_file is not None:
+        classes = read_class_list(class_file, set(counts), counts)
     else:
         classes = sorted(counts)
     position = {c: i for i, c in enumerate(classes)}
     kept = [r for r in records if r.verb in position]
     names = [world.class_name(c) if world.is_world(kept) else c.replace("_", " ") for c in classes]
     return kept, torch.tensor([position[r.verb] for r in kept]), names
+
+
+def _over_splits(runs: list[dict[str, float]]) -> dict[str, float]:
+    """One split: its metrics. Several: each metric's mean, with ``<metric>_splits_std``."""
+    if len(runs) == 1:
+        return runs[0]
+    out: dict[str, float] = {"splits": len(runs)}
+    for key in runs[0]:
+        values = [r[key] for r in runs]
+        out[key] = statistics.fmean(values)
+        if not key.endswith("_std") and key not in ("n", "classes"):
+            out[f"{key}_splits_std"] = statistics.pstdev(values)
+    return out
 
 
 def _rows(records: list[ClipRecord], video: torch.Tensor, wanted: list[ClipRecord]) -> torch.Tensor:
@@ -104,15 +119,20 @@ def evaluate(model: Backbone, records: list[ClipRecord], root: Path | str, tasks
     clips, video, skipped = embed_clips(model, records, root, features, workers=workers, progress=progress,
                                         device=device)
     metrics: dict[str, dict[str, float]] = {}
-    if {"zeroshot", "fewshot", "video2action"} & set(tasks):
-        kept, labels, names = _class_setup(clips, inputs)
-        v = _rows(clips, video, kept)
-        if "zeroshot" in tasks:
-            metrics["zeroshot"] = T.zero_shot(model, v, labels, names)
-        if "fewshot" in tasks:
-            metrics["fewshot"] = T.few_shot(model, v, labels, names, shots=inputs.shots, seeds=inputs.seeds)
-        if "video2action" in tasks:
-            metrics["video2action"] = T.video_to_action(model, v, labels, names)
+    recognition = [t for t in ("zeroshot", "fewshot", "video2action") if t in tasks]
+    if recognition:
+        per_split: dict[str, list[dict[str, float]]] = {t: [] for t in recognition}
+        for class_file in inputs.classes or (None,):        # several split files: mean +- std over them
+            kept, labels, names = _class_setup(clips, class_file)
+            v = _rows(clips, video, kept)
+            if "zeroshot" in tasks:
+                per_split["zeroshot"].append(T.zero_shot(model, v, labels, names))
+            if "fewshot" in tasks:
+                per_split["fewshot"].append(T.few_shot(model, v, labels, names, shots=inputs.shots,
+                                                       seeds=inputs.seeds))
+            if "video2action" in tasks:
+                per_split["video2action"].append(T.video_to_action(model, v, labels, names))
+        metrics.update({t: _over_splits(runs) for t, runs in per_split.items()})
     if "retrieval" in tasks:
         metrics["retrieval"] = T.retrieval(model, video, [r.caption for r in clips])
     for task in ("mcqa", "rcad"):

@@ -116,8 +116,10 @@ def retrieval(model: Backbone, video: torch.Tensor, captions: list[str]) -> dict
 
 def video_to_action(model: Backbone, video: torch.Tensor, labels: torch.Tensor,
                     class_names: list[str]) -> dict[str, float]:
-    """Rank the clip's action class (template level: "opening something") among all classes."""
-    scores = similarity_matrix(video, class_embeddings(model, class_names))
+    """Rank the clip's action text (template level, as SSv2-template: "opening the lid of a
+    thing") among all classes' texts, as they are: no prompt ensembling, unlike ``zero_shot``.
+    The label level (SSv2-label: the caption with its objects) is ``retrieval``'s v2t."""
+    scores = similarity_matrix(video, class_embeddings(model, class_names, templates=("{}",)))
     positives = torch.zeros_like(scores, dtype=torch.bool)
     positives[torch.arange(len(labels)), labels] = True
     return rank_metrics(positive_ranks(scores, positives), ks=(1, 5))

@@ -82,7 +82,7 @@ def report_markdown(report: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-_COUNTS = ("n", "classes", "candidates")
+_COUNTS = ("n", "classes", "candidates", "splits")
 
 
 def _metric_cell(metrics: dict[str, float] | None, key: str) -> str:
@@ -90,8 +90,9 @@ def _metric_cell(metrics: dict[str, float] | None, key: str) -> str:
         return "-"
     value = metrics[key]
     text = f"{value:.1f}" if "MnR" in key or "MdR" in key else f"{value:.3f}"
-    if f"{key}_std" in metrics:
-        text += f" +- {metrics[f'{key}_std']:.3f}"
+    for std in (f"{key}_std", f"{key}_splits_std"):      # over episodes, over split files
+        if std in metrics:
+            text += f" +- {metrics[std]:.3f}"
     return text
 
 
