@@ -50,27 +50,34 @@ def cmd_backbone_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_probe(args: argparse.Namespace) -> int:
+def _load_model(args: argparse.Namespace, root_hint: Path):
+    """(backbone, model to evaluate, its name) from --backbone/--weights/--patcher/--fuser."""
     from actionkit.backbones.load import load_backbone
+
+    backbone = model = load_backbone(args.backbone, args.weights or _default_weights(args.backbone, root_hint),
+                                     device=args.device)
+    name = args.backbone
+    if args.patcher:
+        from actionkit.methods.paxion.model import PatchedModel
+
+        model, name = PatchedModel.load(args.patcher, backbone), "patched"
+    if getattr(args, "fuser", None):
+        if not args.patcher:
+            raise ValueError("--fuser needs the --patcher it was trained on")
+        from actionkit.methods.paxion.fuser import FusedModel
+
+        model, name = FusedModel.load(args.fuser, model), "fused"
+    return backbone, model, name
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
     from actionkit.data.manifest import read_manifest
     from actionkit.probes.actionbench import run_actionbench
     from actionkit.report import probe_table_markdown, write_json_atomic
 
     start = time.time()
     manifest, root = _manifest_and_root(args.data, args.videos)
-    weights = args.weights or _default_weights(args.backbone, manifest.parent)
-    backbone = model = load_backbone(args.backbone, weights, device=args.device)
-    name = args.backbone
-    if args.patcher:
-        from actionkit.methods.paxion.model import PatchedModel
-
-        model, name = PatchedModel.load(args.patcher, model), "patched"
-    if args.fuser:
-        if not args.patcher:
-            raise ValueError("--fuser needs the --patcher it was trained on")
-        from actionkit.methods.paxion.fuser import FusedModel
-
-        model, name = FusedModel.load(args.fuser, model), "fused"
+    backbone, model, name = _load_model(args, manifest.parent)
     records = read_manifest(manifest, split=None if args.split == "all" else args.split)
     if not records:
         raise ValueError(f"{manifest}: no clips in split {args.split!r}")
@@ -184,26 +191,6 @@ def cmd_fuse(args: argparse.Namespace) -> int:
     print(f"saved the fuser to {out}; probe it with `actionkit probe --data {args.data} --patcher {args.patcher} "
           f"--fuser {out}`")
     return 0
-
-
-def _load_model(args: argparse.Namespace, root_hint: Path):
-    """(backbone, model to evaluate, its name) from --backbone/--weights/--patcher/--fuser."""
-    from actionkit.backbones.load import load_backbone
-
-    backbone = model = load_backbone(args.backbone, args.weights or _default_weights(args.backbone, root_hint),
-                                     device=args.device)
-    name = args.backbone
-    if args.patcher:
-        from actionkit.methods.paxion.model import PatchedModel
-
-        model, name = PatchedModel.load(args.patcher, backbone), "patched"
-    if getattr(args, "fuser", None):
-        if not args.patcher:
-            raise ValueError("--fuser needs the --patcher it was trained on")
-        from actionkit.methods.paxion.fuser import FusedModel
-
-        model, name = FusedModel.load(args.fuser, model), "fused"
-    return backbone, model, name
 
 
 def _eval_inputs(args: argparse.Namespace):
