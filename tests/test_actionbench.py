@@ -3,6 +3,7 @@ from dataclasses import replace
 
 import torch
 
+from actionkit.data.clips import ReadOptions
 from actionkit.data.manifest import ClipRecord, read_manifest, write_manifest
 from actionkit.probes.actionbench import run_actionbench, score_actionbench
 
@@ -38,7 +39,11 @@ def test_probe_skips_unreadable_clips_and_counts_them(tiny_world, tiny_backbone,
         replace(records[0], id="missing", path=str(tmp_path / "missing.mp4")),
         replace(records[1], id="broken", path=str(broken)),
     ]
+    # outside the video root: refused (skipped with the reason) unless allowed
     result = run_actionbench(tiny_backbone, records + bad, tiny_world, batch_size=4, workers=0, progress=False)
+    assert result.n_clips == 6 and all("leaves the video root" in s.reason for s in result.skipped)
+    result = run_actionbench(tiny_backbone, records + bad, tiny_world, batch_size=4, workers=0, progress=False,
+                             read=ReadOptions(allow_outside_root=True))
     assert result.n_clips == 6
     assert sorted(s.id for s in result.skipped) == ["broken", "missing"]
     assert "not found" in next(s.reason for s in result.skipped if s.id == "missing")

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from actionkit.cli import main
-from actionkit.data.clips import load_clips
+from actionkit.data.clips import ReadOptions, load_clips
 from actionkit.data.manifest import read_manifest
 from actionkit.features import extract as extract_mod
 from actionkit.features.cache import CacheMismatch, FeatureCache
@@ -101,14 +101,15 @@ def test_unreadable_clips_are_skipped_and_listed(tiny_world, tiny_backbone, tmp_
     (tmp_path / "broken.mp4").write_bytes(b"\x00" * 100)
     records[2] = replace(records[2], path=str(tmp_path / "broken.mp4"))
     records[5] = replace(records[5], path=str(tmp_path / "gone.mp4"))
-    s = extract_features(tiny_backbone, records, tmp_path, tmp_path / "c", CFG, progress=False)
+    outside = replace(CFG, read=ReadOptions(allow_outside_root=True))      # the clips live in another folder
+    s = extract_features(tiny_backbone, records, tmp_path, tmp_path / "c", outside, progress=False)
     assert (s.extracted, s.skipped) == (8, 2)
     index = json.loads((tmp_path / "c" / "index.json").read_text())
     assert set(index["skipped"]) == {records[2].id, records[5].id}
     assert "file not found" in index["skipped"][records[5].id]["reason"]
     features = ClipFeatures.from_cache(tmp_path / "c", records, tiny_backbone)
     assert len(features) == 8 and {x.id for x in features.skipped} == {records[2].id, records[5].id}
-    again = extract_features(tiny_backbone, records, tmp_path, tmp_path / "c", CFG, progress=False)
+    again = extract_features(tiny_backbone, records, tmp_path, tmp_path / "c", outside, progress=False)
     assert again.extracted == 0 and again.already == 10                 # listed skips are not retried
 
 

@@ -126,11 +126,11 @@ def test_train_patcher_end_to_end_and_missing_antonyms(tiny_world, tiny_backbone
     assert (tmp_path / "p" / "patcher.safetensors").is_file() and (tmp_path / "p" / "metrics.jsonl").is_file()
 
     data = tmp_path / "data"
+    data.mkdir()
+    (data / "clips").symlink_to(tiny_world / "clips")      # the same videos under the new root
     records = read_manifest(tiny_world / "manifest.jsonl")
     first_train = next(i for i, r in enumerate(records) if r.split == "train")
-    records[first_train] = replace(records[first_train], antonym_caption="",
-                                   path=str(tiny_world / records[first_train].path))
-    records = [r if r.antonym_caption == "" else replace(r, path=str(tiny_world / r.path)) for r in records]
+    records[first_train] = replace(records[first_train], antonym_caption="")
     write_manifest(data / "manifest.jsonl", records)
     with pytest.raises(ValueError, match=f"record '{records[first_train].id}'.*--skip-missing-antonyms"):
         train_patcher(tiny_backbone, data, tmp_path / "q", PatcherConfig(**SMALL), cfg, progress=False)

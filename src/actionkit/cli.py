@@ -29,8 +29,10 @@ def cmd_world_generate(args: argparse.Namespace) -> int:
 
     cfg = WorldConfig(seed=args.seed, num_frames=args.frames, size=args.size, fps=args.fps, codec=args.codec)
     s = generate_world(args.out, args.n, cfg, workers=args.workers, progress=not args.no_progress)
-    print(f"{args.out}: {s.n} clips ({s.written} written, {s.existing} already there, {len(s.failed)} failed); "
-          f"manifest {Path(args.out) / 'manifest.jsonl'}")
+    print(f"{args.out}: {s.n} clips ({s.written} written, {s.existing} already there, {len(s.replaced)} bad files "
+          f"rendered again, {len(s.failed)} failed); manifest {Path(args.out) / 'manifest.jsonl'}")
+    for cid, reason in s.replaced[:20]:
+        print(f"  rendered again {cid}: {reason}")
     for cid, reason in s.failed[:20]:
         print(f"  failed {cid}: {reason}")
     return 1 if s.failed else 0
@@ -83,7 +85,8 @@ def cmd_probe(args: argparse.Namespace) -> int:
         raise ValueError(f"{manifest}: no clips in split {args.split!r}")
     features = _cached_features(args.features, records, backbone)
     result = run_actionbench(model, records, root, batch_size=args.batch_size, workers=args.workers,
-                             progress=not args.no_progress, device=args.device, features=features)
+                             progress=not args.no_progress, device=args.device, features=features,
+                             read=_read_options(args))
     report = {
         "split": args.split, "wall_seconds": round(time.time() - start, 2), "n_clips": result.n_clips,
         "skipped": len(result.skipped), "models": {name: result.to_dict()},
@@ -94,6 +97,12 @@ def cmd_probe(args: argparse.Namespace) -> int:
     print(probe_table_markdown(report["models"]))
     print(f"\n{result.n_clips} clips scored, {len(result.skipped)} skipped; chance = 0.50; JSON: {out}")
     return 0
+
+
+def _read_options(args: argparse.Namespace):
+    from actionkit.data.clips import ReadOptions
+
+    return ReadOptions(timeout_s=args.timeout, strict=args.strict, allow_outside_root=args.allow_outside_root)
 
 
 def _cached_features(path: str | None, records, backbone):
@@ -117,7 +126,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
                              device=device)
     records = read_manifest(manifest, split=None if args.split == "all" else args.split)
     cfg = ExtractConfig(dtype=args.dtype, batch_size=args.batch_size, workers=args.workers,
-                        shard_size=args.shard_size, device=device, compile=args.compile)
+                        shard_size=args.shard_size, device=device, compile=args.compile, read=_read_options(args))
     s = extract_features(backbone, records, root, args.out, cfg, progress=not args.no_progress)
     rank, world = rank_and_world()
     who = f"rank {rank}/{world}: " if world > 1 else ""
@@ -220,7 +229,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     tasks = TASKS if args.task == "all" else tuple(t.strip() for t in args.task.split(","))
     result = evaluate(model, records, root, tasks, _eval_inputs(args),
                       features=_cached_features(args.features, records, backbone), progress=not args.no_progress,
-                      workers=args.workers, device=args.device)
+                      workers=args.workers, device=args.device, read=_read_options(args))
     out = Path(args.out) if args.out else manifest.parent / f"eval_{name.replace(':', '_')}_{args.split}.json"
     report = {name: result.metrics}
     write_json_atomic(out, {"models": report, "split": args.split, "n_clips": result.n_clips,
@@ -254,7 +263,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     tasks = TASKS if args.task == "all" else tuple(t.strip() for t in args.task.split(","))
     result = evaluate(fused, records, root, tasks, _eval_inputs(args),
                       features=_cached_features(args.features, records, backbone), progress=not args.no_progress,
-                      workers=args.workers, device=args.device)
+                      workers=args.workers, device=args.device, read=_read_options(args))
     out = out_dir / f"eval_{args.split}.json"
     write_json_atomic(out, {"models": {"fused": result.metrics}, "split": args.split, "n_clips": result.n_clips,
                             "skipped": len(result.skipped), "fuser": summary})
@@ -320,6 +329,13 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--no-progress", action="store_true", help="no progress bars")
     common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
+    reading = argparse.ArgumentParser(add_help=False)
+    reading.add_argument("--strict", action="store_true",
+                         help="stop at the first unreadable clip instead of skipping and counting it")
+    reading.add_argument("--timeout", type=float, default=120.0, help="seconds a clip may take to decode")
+    reading.add_argument("--allow-outside-root", action="store_true",
+                         help="read annotation paths that leave the video root (../, absolute paths elsewhere)")
+
     parser = argparse.ArgumentParser(prog="actionkit", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -348,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default="cpu")
     train.set_defaults(func=cmd_backbone_train)
 
-    probe = sub.add_parser("probe", parents=[common], help="ActionBench probes: antonym, reversal, object replacement")
+    probe = sub.add_parser("probe", parents=[common, reading], help="ActionBench probes: antonym, reversal, object replacement")
     probe.add_argument("--backbone", default="world", help="backbone name (world)")
     probe.add_argument("--weights", help="backbone weights (world: checkpoint folder, default DATA/backbone)")
     probe.add_argument("--data", required=True, help="folder with manifest.jsonl, or a manifest .jsonl file")
@@ -363,7 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--device", default="cpu")
     probe.set_defaults(func=cmd_probe)
 
-    extract = sub.add_parser("extract", parents=[common], help="cache a frozen backbone's frame features once")
+    extract = sub.add_parser("extract", parents=[common, reading], help="cache a frozen backbone's frame features once")
     extract.add_argument("--backbone", default="world", help="backbone name (world, lit, hf-clip:DIR, hf-xclip:DIR)")
     extract.add_argument("--weights", help="backbone weights (world: default DATA/backbone)")
     extract.add_argument("--data", required=True, help="folder with manifest.jsonl, or a manifest .jsonl file")
@@ -436,14 +452,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--seed", type=int, default=0)
     evaluation.add_argument("--device", default="cpu")
 
-    ev = sub.add_parser("eval", parents=[common, evaluation], help="downstream tasks for one model")
+    ev = sub.add_parser("eval", parents=[common, evaluation, reading], help="downstream tasks for one model")
     ev.add_argument("--fuser", help="Knowledge Fuser folder (needs --patcher)")
     ev.add_argument("--videos", help="folder the manifest paths are relative to (default: the manifest's folder)")
     ev.add_argument("--split", default="test", choices=["train", "val", "test", "all"])
     ev.add_argument("--out", help="JSON output (default: next to the manifest)")
     ev.set_defaults(func=cmd_eval)
 
-    ft = sub.add_parser("finetune", parents=[common, evaluation],
+    ft = sub.add_parser("finetune", parents=[common, evaluation, reading],
                         help="train the Knowledge Fuser on the train split (patcher frozen), then evaluate")
     ft.add_argument("--out", help="fuser folder (default DATA/fuser); its eval JSON goes inside")
     ft.add_argument("--split", default="test", choices=["val", "test"], help="evaluated split")

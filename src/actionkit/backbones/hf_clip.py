@@ -38,21 +38,24 @@ import torch.nn.functional as F
 
 from actionkit.backbones.fingerprint import weights_digest
 from actionkit.backbones.protocol import TextFeatures, VideoFeatures, mean_over_frames
+from actionkit.train.checkpoint import refuse_pickles
 from actionkit.video.transforms import preprocess
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
-WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "pytorch_model.bin.index.json")
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")   # safetensors only: pickles run code
 
 
 def _check_checkpoint(directory: Path, kind: str, model_class: str, prefix: str) -> None:
-    """FileNotFoundError (one line) unless ``directory`` holds a config and weights."""
+    """FileNotFoundError (one line) unless ``directory`` holds a config and safetensors weights;
+    ``PickleCheckpoint`` if it holds only pickle weights (``pytorch_model.bin``)."""
+    refuse_pickles(directory, "model.safetensors")
     ok = directory.is_dir() and (directory / "config.json").is_file() and any((directory / w).is_file() for w in WEIGHT_FILES)
     if not ok:
         raise FileNotFoundError(
-            f"no {kind} checkpoint at {directory} (looked for config.json and model.safetensors or "
-            f"pytorch_model.bin); save one with {model_class}.save_pretrained({directory}) and the tokenizer "
-            f"with save_pretrained({directory}), or pass --weights DIR / {prefix}DIR"
+            f"no {kind} checkpoint at {directory} (looked for config.json and model.safetensors); save one "
+            f"with {model_class}.save_pretrained({directory}) and the tokenizer with save_pretrained({directory}), "
+            f"or pass --weights DIR / {prefix}DIR"
         )
 
 
@@ -82,7 +85,7 @@ class _HFBase:
         _check_checkpoint(directory, self.kind, self.model_class, self.prefix)
         self.path = directory
         self.name = f"{self.prefix}{directory}"
-        self.model = self._model_cls().from_pretrained(str(directory), local_files_only=True)
+        self.model = self._model_cls().from_pretrained(str(directory), local_files_only=True, use_safetensors=True)
         self.model.requires_grad_(False)
         self.model = self.model.eval().to(device)
         self.tokenizer = AutoTokenizer.from_pretrained(str(directory), local_files_only=True)

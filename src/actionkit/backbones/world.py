@@ -26,7 +26,7 @@ from actionkit.backbones.minilm import MINILM_DIM, MiniLMTextTower
 from actionkit.backbones.fingerprint import weights_digest
 from actionkit.backbones.protocol import TextFeatures, VideoFeatures, mean_over_frames
 from actionkit.fileio import write_json_atomic
-from actionkit.train.checkpoint import load_tensors, save_tensors
+from actionkit.train.checkpoint import load_tensors, refuse_pickles, save_tensors
 from actionkit.video.transforms import preprocess
 
 WEIGHTS_FILE = "model.safetensors"
@@ -187,6 +187,7 @@ class WorldBackbone(nn.Module):
     def load(directory: Path | str, device: str | torch.device = "cpu") -> "WorldBackbone":
         directory = Path(directory)
         weights, config = directory / WEIGHTS_FILE, directory / CONFIG_FILE
+        refuse_pickles(directory, WEIGHTS_FILE)
         if not weights.is_file() or not config.is_file():
             raise FileNotFoundError(
                 f"no world/lit backbone checkpoint in {directory} (looked for {WEIGHTS_FILE} and "

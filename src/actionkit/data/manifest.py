@@ -12,6 +12,7 @@ the file, the line and what is wrong.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -37,6 +38,10 @@ class ManifestError(ValueError):
         self.path, self.line, self.problem, self.kind = Path(path), line, problem, kind
 
 
+class PathOutsideRoot(ValueError):
+    """An annotation path that points outside the declared video root."""
+
+
 @dataclass(frozen=True)
 class ClipRecord:
     id: str
@@ -57,9 +62,22 @@ class ClipRecord:
         row.update({k: getattr(self, k) for k in CLIP_TIME_FIELDS if getattr(self, k) is not None})
         return {**row, **self.extra}
 
-    def video_path(self, root: Path | str) -> Path:
+    def video_path(self, root: Path | str, allow_outside_root: bool = True) -> Path:
+        """The video file: ``path`` joined to ``root`` (an absolute ``path`` stays as it is).
+
+        With ``allow_outside_root=False`` a path that leaves ``root`` (``../``, or an
+        absolute path elsewhere) raises ``PathOutsideRoot``; the check is lexical, so
+        symlinks the user put inside the root are followed as usual.
+        """
         p = Path(self.path)
-        return p if p.is_absolute() else Path(root) / p
+        full = p if p.is_absolute() else Path(root) / p
+        if not allow_outside_root:
+            base = os.path.normpath(os.path.abspath(root))
+            target = os.path.normpath(os.path.abspath(full))
+            if os.path.commonpath([base, target]) != base:
+                raise PathOutsideRoot(f"clip {self.id}: path {self.path!r} leaves the video root {root} "
+                                      "(pass --allow-outside-root to read it anyway)")
+        return full
 
 
 def parse_row(row: object, path: Path | str, line: int) -> ClipRecord:

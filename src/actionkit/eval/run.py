@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from actionkit.backbones.protocol import Backbone
-from actionkit.data.clips import SkippedClip, iter_clip_batches
+from actionkit.data.clips import ReadOptions, SkippedClip, iter_clip_batches
 from actionkit.data.manifest import ClipRecord
 from actionkit.eval import tasks as T
 from actionkit.eval.sets import read_class_list, read_counterfactuals, read_mcqa
@@ -52,7 +52,8 @@ class EvalResult:
 @torch.no_grad()
 def embed_clips(model: Backbone, records: list[ClipRecord], root: Path | str, features: ClipFeatures | None = None,
                 batch_size: int = 32, workers: int = 2, progress: bool = True,
-                device: str | torch.device = "cpu") -> tuple[list[ClipRecord], torch.Tensor, list[SkippedClip]]:
+                device: str | torch.device = "cpu", read: ReadOptions = ReadOptions()
+                ) -> tuple[list[ClipRecord], torch.Tensor, list[SkippedClip]]:
     """(the clips that could be embedded, their embeddings [N, (K,) D], the skipped ones)."""
     if features is not None:
         f = features.for_records(records)
@@ -61,7 +62,7 @@ def embed_clips(model: Backbone, records: list[ClipRecord], root: Path | str, fe
     kept, videos = [], []
     for idx, pixels, _ in iter_clip_batches(records, root, model.num_frames, transform=model.preprocess,
                                             batch_size=batch_size, workers=workers, desc="embed",
-                                            progress=progress, skipped=skipped):
+                                            progress=progress, skipped=skipped, read=read):
         videos.append(model.encode_video(pixels.to(device)).video.float().cpu())
         kept.extend(records[i] for i in idx.tolist())
     if not videos:
@@ -103,7 +104,7 @@ def _rows(records: list[ClipRecord], video: torch.Tensor, wanted: list[ClipRecor
 
 def evaluate(model: Backbone, records: list[ClipRecord], root: Path | str, tasks: tuple[str, ...] = TASKS,
              inputs: EvalInputs = EvalInputs(), features: ClipFeatures | None = None, progress: bool = True,
-             workers: int = 2, device: str | torch.device = "cpu") -> EvalResult:
+             workers: int = 2, device: str | torch.device = "cpu", read: ReadOptions = ReadOptions()) -> EvalResult:
     unknown = [t for t in tasks if t not in TASKS]
     if unknown:
         raise ValueError(f"unknown task(s) {', '.join(unknown)}; tasks: {', '.join(TASKS)}")
@@ -117,7 +118,7 @@ def evaluate(model: Backbone, records: list[ClipRecord], root: Path | str, tasks
                              "outside the Action World")
 
     clips, video, skipped = embed_clips(model, records, root, features, workers=workers, progress=progress,
-                                        device=device)
+                                        device=device, read=read)
     metrics: dict[str, dict[str, float]] = {}
     recognition = [t for t in ("zeroshot", "fewshot", "video2action") if t in tasks]
     if recognition:
@@ -145,7 +146,7 @@ def evaluate(model: Backbone, records: list[ClipRecord], root: Path | str, tasks
         else:
             item_records = list({it.record.id: it.record for it in given}.values())
             kept, item_video, more = embed_clips(model, item_records, root, features, workers=workers,
-                                                 progress=progress, device=device)
+                                                 progress=progress, device=device, read=read)
             skipped += more
             ok = {r.id for r in kept}
             items = [it for it in given if it.record.id in ok]

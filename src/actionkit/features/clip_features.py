@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from actionkit.backbones.protocol import Backbone
-from actionkit.data.clips import SkippedClip, iter_clip_batches
+from actionkit.data.clips import ReadOptions, SkippedClip, iter_clip_batches
 from actionkit.data.manifest import ClipRecord
 from actionkit.features.cache import CachedRows, FeatureCache
 
@@ -36,13 +36,14 @@ class ClipFeatures:
     @staticmethod
     @torch.no_grad()
     def extract(backbone: Backbone, records: list[ClipRecord], root: Path | str, batch_size: int = 32,
-                workers: int = 2, progress: bool = True, device: str | torch.device = "cpu") -> "ClipFeatures":
+                workers: int = 2, progress: bool = True, device: str | torch.device = "cpu",
+                read: ReadOptions = ReadOptions()) -> "ClipFeatures":
         """Decode and encode ``records`` now, keeping the features in memory (fp16)."""
         skipped: list[SkippedClip] = []
         tokens, pooled, kept = [], [], []
         for idx, pixels, _ in iter_clip_batches(records, root, backbone.num_frames, transform=backbone.preprocess,
                                                 batch_size=batch_size, workers=workers, desc="backbone features",
-                                                progress=progress, skipped=skipped):
+                                                progress=progress, skipped=skipped, read=read):
             f = backbone.encode_video(pixels.to(device))
             tokens.append(f.frame_tokens.half().cpu())
             pooled.append(f.frame_pooled.half().cpu())

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from actionkit.backbones.protocol import Backbone
-from actionkit.data.clips import SkippedClip, iter_clip_batches
+from actionkit.data.clips import ReadOptions, SkippedClip, iter_clip_batches
 from actionkit.data.manifest import ClipRecord
 from actionkit.features.cache import (DTYPES, CacheSettings, empty_index, index_name, read_index,
                                       shard_name)
@@ -39,6 +39,7 @@ class ExtractConfig:
     shard_size: int = 512        # clips per shard file
     device: str = "cpu"
     compile: bool = False        # torch.compile the video encoder (pays on a GPU for large runs; measure)
+    read: ReadOptions = field(default_factory=ReadOptions)   # timeout per clip, strict, video root
 
     def __post_init__(self):
         if self.dtype not in DTYPES:
@@ -136,7 +137,7 @@ def extract_features(backbone: Backbone, records: list[ClipRecord], root: Path |
         batches = iter_clip_batches(todo, root, backbone.num_frames, transform=backbone.preprocess,
                                     batch_size=cfg.batch_size, workers=cfg.workers, desc="extract",
                                     progress=progress and rank == 0, skipped=skipped,
-                                    pin_memory=device.type == "cuda")
+                                    pin_memory=device.type == "cuda", read=cfg.read)
         seen = 0                                  # skipped clips handed to the writer so far
         for batch in batches:
             writer.skipped.extend(skipped[seen:])

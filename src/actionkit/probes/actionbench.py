@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from actionkit.backbones.protocol import Backbone, VideoFeatures, paired_similarity
-from actionkit.data.clips import SkippedClip, iter_clip_batches
+from actionkit.data.clips import ReadOptions, SkippedClip, iter_clip_batches
 from actionkit.data.manifest import ClipRecord
 from actionkit.features.clip_features import ClipFeatures
 from actionkit.probes.metrics import PROBES, ProbeResult, probe_scores, summarise
@@ -65,7 +65,8 @@ def reversed_video(model: Backbone, f: VideoFeatures, pixels: torch.Tensor | Non
 @torch.no_grad()
 def encode_clips(model: Backbone, records: list[ClipRecord], root: Path | str, batch_size: int = 32,
                  workers: int = 2, progress: bool = True, skipped: list[SkippedClip] | None = None,
-                 device: str | torch.device = "cpu") -> tuple[list[int], torch.Tensor, torch.Tensor]:
+                 device: str | torch.device = "cpu", read: ReadOptions = ReadOptions()
+                 ) -> tuple[list[int], torch.Tensor, torch.Tensor]:
     """Clip embeddings of the readable clips and of the same clips reversed in time.
 
     Returns (indices into ``records``, video [N, (K,) D], reversed video [N, (K,) D]).
@@ -73,7 +74,7 @@ def encode_clips(model: Backbone, records: list[ClipRecord], root: Path | str, b
     indices, videos, reversed_videos = [], [], []
     batches = iter_clip_batches(records, root, model.num_frames, transform=model.preprocess,
                                 batch_size=batch_size, workers=workers, desc="probe",
-                                progress=progress, skipped=skipped)
+                                progress=progress, skipped=skipped, read=read)
     for idx, pixels, _ in batches:
         pixels = pixels.to(device)
         f = model.encode_video(pixels)
@@ -128,13 +129,14 @@ def score_actionbench(records: list[ClipRecord], video: torch.Tensor, video_reve
 
 def run_actionbench(model: Backbone, records: list[ClipRecord], root: Path | str, batch_size: int = 32,
                     workers: int = 2, progress: bool = True, tie_tol: float = 1e-6,
-                    device: str | torch.device = "cpu", features: ClipFeatures | None = None) -> ActionBenchResult:
+                    device: str | torch.device = "cpu", features: ClipFeatures | None = None,
+                    read: ReadOptions = ReadOptions()) -> ActionBenchResult:
     """Embed and score every clip of ``records``: decoded from videos (paths relative to
     ``root``), or read from ``features`` when given (clips without features are skipped)."""
     skipped: list[SkippedClip] = []
     if features is None:
         indices, video, video_reversed = encode_clips(model, records, root, batch_size, workers, progress,
-                                                      skipped, device)
+                                                      skipped, device, read)
         scored = [records[i] for i in indices]
     else:
         features = features.for_records(records)

@@ -19,15 +19,49 @@ class ConfigMismatch(ValueError):
     """A checkpoint made with another configuration than the model it is loaded into."""
 
 
+class PickleCheckpoint(ValueError):
+    """A pickle-based checkpoint (.pt, .pth, .bin, .ckpt): refused, since unpickling runs code."""
+
+
+PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl")
+
+
+def _convert_hint(path: Path | str, target: str) -> str:
+    return (f"{path} is a pickle-based checkpoint, and actionkit never unpickles files (unpickling can run "
+            f"code). Convert it once, where you trust it: python -c \"import torch, safetensors.torch as s; "
+            f"s.save_file(torch.load('{path}', weights_only=True), '{target}')\"")
+
+
+def refuse_pickles(directory: Path | str, wanted: str) -> None:
+    """Raise ``PickleCheckpoint`` if ``directory`` lacks ``wanted`` but holds a pickle checkpoint."""
+    directory = Path(directory)
+    if (directory / wanted).is_file() or not directory.is_dir():
+        return
+    pickles = sorted(p for p in directory.iterdir() if p.suffix in PICKLE_SUFFIXES and p.is_file())
+    if pickles:
+        raise PickleCheckpoint(_convert_hint(pickles[0], str(directory / wanted)))
+
+
 def save_tensors(path: Path | str, tensors: dict[str, torch.Tensor]) -> None:
     with atomic_path(path) as tmp:
         save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp))
 
 
 def load_tensors(path: Path | str, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
-    if not Path(path).is_file():
+    """Tensors of a safetensors file; a pickle (or any other format) is refused, never unpickled."""
+    path = Path(path)
+    if not path.is_file():
         raise FileNotFoundError(f"checkpoint file not found: {path}")
-    return load_file(str(path), device=str(device))
+    if path.suffix in PICKLE_SUFFIXES:
+        raise PickleCheckpoint(_convert_hint(path, str(path.with_suffix(".safetensors"))))
+    try:
+        return load_file(str(path), device=str(device))
+    except Exception as e:  # noqa: BLE001 - SafetensorError and friends: say what the file is not
+        with path.open("rb") as f:
+            head = f.read(4)
+        if head[:2] == b"PK" or head[:1] == b"\x80":      # a torch zip or a raw pickle
+            raise PickleCheckpoint(_convert_hint(path, str(path))) from None
+        raise ValueError(f"{path}: not a readable safetensors file ({e})") from None
 
 
 def check_config(saved: dict, expected: dict, where: Path | str) -> None:
@@ -64,6 +98,6 @@ def read_json(path: Path | str) -> dict:
 
 
 __all__ = [
-    "ConfigMismatch", "save_tensors", "load_tensors", "check_config", "optimizer_state",
+    "ConfigMismatch", "PickleCheckpoint", "refuse_pickles", "save_tensors", "load_tensors", "check_config", "optimizer_state",
     "load_optimizer_state", "read_json", "write_json_atomic",
 ]

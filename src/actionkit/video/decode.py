@@ -17,6 +17,9 @@ from actionkit.video.sampling import segment_indices
 logger = logging.getLogger(__name__)
 
 
+MAX_FRAME_PIXELS = 8192 * 8192   # 8K is 33M pixels; anything declared above this is refused
+
+
 class VideoDecodeError(RuntimeError):
     """A video could not be opened or decoded; the message names the path and the problem."""
 
@@ -43,15 +46,23 @@ class VideoInfo:
 
 def _check_exists(path: Path) -> None:
     if not path.is_file():
+        if path.is_symlink():
+            raise VideoDecodeError(path, "broken or looping symbolic link")
         raise VideoDecodeError(path, "file not found")
 
 
 def _video_stream(
     container: av.container.InputContainer, path: Path
 ) -> av.video.stream.VideoStream:
+    """The first video stream, refused before any decoding if it declares an absurd frame size
+    (a hostile header must not make the decoder allocate gigabytes)."""
     if not container.streams.video:
         raise VideoDecodeError(path, "no video stream")
     stream = container.streams.video[0]
+    width, height = stream.codec_context.width, stream.codec_context.height
+    if width * height > MAX_FRAME_PIXELS:
+        raise VideoDecodeError(path, f"declared frame size {width}x{height} exceeds the limit of "
+                                     f"{MAX_FRAME_PIXELS:,} pixels")
     stream.thread_type = "AUTO"
     return stream
 

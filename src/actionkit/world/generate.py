@@ -6,9 +6,12 @@ Layout of ``out/``::
     manifest.jsonl    one ClipRecord per clip (see actionkit.data.manifest)
     clips/aw_000000.mp4 ...
 
-Generation is idempotent: a clip whose file exists is not rendered again (files are
-written atomically, so an existing file is complete), and the manifest is rebuilt from the
-seed. Growing ``n`` adds clips without changing the existing ones.
+Generation is idempotent: a clip whose file exists and opens as a video of the configured
+frame count and size is not rendered again (files are written atomically, so a complete
+run leaves only complete files); any other file at a clip's path (empty, truncated, not a
+video, a looping link, a stale temp file's leftovers) is rendered again and reported in
+``replaced``. The manifest is rebuilt from the seed. Growing ``n`` adds clips without
+changing the existing ones.
 
 Splits: ``test`` holds every clip of a held-out colour-shape combination and of a held-out
 (shape, verb pair); the rest is ``val`` (``val_fraction``) or ``train``. So the test split
@@ -21,7 +24,7 @@ import json
 import logging
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +32,7 @@ from tqdm import tqdm
 
 from actionkit.data.manifest import ClipRecord, write_manifest
 from actionkit.fileio import write_json_atomic
+from actionkit.video.decode import VideoDecodeError, probe_video
 from actionkit.video.write import write_mp4
 from actionkit.world.render import render_clip
 from actionkit.world.scene import SceneSpec, sample_scene
@@ -64,6 +68,7 @@ class GenerateSummary:
     written: int
     existing: int
     failed: list[tuple[str, str]]  # (clip id, reason)
+    replaced: list[tuple[str, str]] = field(default_factory=list)   # (clip id, what was wrong with the file)
 
 
 class WorldConfigMismatch(ValueError):
@@ -117,6 +122,20 @@ def _write_clip(args: tuple[int, dict, str]) -> tuple[int, str | None]:
         return index, f"{type(e).__name__}: {e}"
 
 
+def _existing_clip_problem(path: Path, cfg: WorldConfig) -> str | None:
+    """None if ``path`` is absent (to be written) or a complete clip; else what is wrong with it."""
+    if not path.is_file() and not path.is_symlink():
+        return None
+    try:
+        info = probe_video(path)
+    except VideoDecodeError as e:
+        return e.problem
+    if (info.num_frames, info.width, info.height) != (cfg.num_frames, cfg.size, cfg.size):
+        return (f"holds {info.num_frames} frames of {info.width}x{info.height}, expected "
+                f"{cfg.num_frames} of {cfg.size}x{cfg.size}")
+    return None
+
+
 def _check_config(out: Path, cfg: WorldConfig) -> None:
     path = out / "world.json"
     if path.exists():
@@ -143,7 +162,12 @@ def generate_world(out: Path | str, n: int, cfg: WorldConfig = WorldConfig(), wo
     _check_config(out, cfg)
     specs = [sample_scene(cfg.seed, i) for i in range(n)]
     records = [record_of(s, cfg) for s in specs]
-    todo = [(i, asdict(cfg), str(out / r.path)) for i, r in enumerate(records) if not (out / r.path).is_file()]
+    replaced = [(r.id, problem) for r in records if (problem := _existing_clip_problem(out / r.path, cfg))]
+    for cid, problem in replaced:
+        log.warning("clip %s: %s; rendering it again", cid, problem)
+    stale = {cid for cid, _ in replaced}
+    todo = [(i, asdict(cfg), str(out / r.path)) for i, r in enumerate(records)
+            if r.id in stale or not (out / r.path).is_file()]
     failed: list[tuple[str, str]] = []
     if todo:
         bar = tqdm(total=len(todo), desc="world generate", unit="clip", disable=not progress)
@@ -166,4 +190,5 @@ def generate_world(out: Path | str, n: int, cfg: WorldConfig = WorldConfig(), wo
     for cid, reason in failed:
         log.warning("clip %s failed: %s", cid, reason)
     write_manifest(out / "manifest.jsonl", [r for r in records if r.id not in bad])
-    return GenerateSummary(n=n, written=len(todo) - len(failed), existing=n - len(todo), failed=failed)
+    return GenerateSummary(n=n, written=len(todo) - len(failed), existing=n - len(todo), failed=failed,
+                           replaced=replaced)

@@ -31,7 +31,7 @@ from actionkit.methods.paxion.patcher import FeedForward
 from actionkit.features.clip_features import ClipFeatures
 from actionkit.probes.actionbench import encode_texts
 from actionkit.fileio import write_json_atomic
-from actionkit.train.checkpoint import check_config, load_tensors, read_json, save_tensors
+from actionkit.train.checkpoint import check_config, load_tensors, read_json, refuse_pickles, save_tensors
 from actionkit.train.losses import index_distinct
 from actionkit.train.trainer import Trainer, TrainerConfig
 
@@ -117,6 +117,7 @@ class FusedModel:
     @staticmethod
     def load(directory: Path | str, patched: PatchedModel) -> "FusedModel":
         directory = Path(directory)
+        refuse_pickles(directory, WEIGHTS_FILE)
         if not (directory / CONFIG_FILE).is_file():
             raise FileNotFoundError(f"no fuser checkpoint in {directory} (looked for {CONFIG_FILE}); "
                                     "train one with `actionkit fuse`")

@@ -21,7 +21,7 @@ from actionkit.backbones.fingerprint import weights_digest
 from actionkit.backbones.protocol import Backbone, TextFeatures, VideoFeatures
 from actionkit.methods.paxion.patcher import KnowledgePatcher, PatcherConfig, TextPerceiver
 from actionkit.fileio import write_json_atomic
-from actionkit.train.checkpoint import check_config, load_tensors, read_json, save_tensors
+from actionkit.train.checkpoint import check_config, load_tensors, read_json, refuse_pickles, save_tensors
 
 WEIGHTS_FILE = "patcher.safetensors"
 CONFIG_FILE = "patcher.json"
@@ -97,6 +97,7 @@ class PatchedModel:
     def load(directory: Path | str, backbone: Backbone, expected: PatcherConfig | None = None) -> "PatchedModel":
         """Load a patcher for ``backbone``; a config that does not fit raises ``ConfigMismatch``."""
         directory = Path(directory)
+        refuse_pickles(directory, WEIGHTS_FILE)
         if not (directory / CONFIG_FILE).is_file():
             raise FileNotFoundError(f"no patcher checkpoint in {directory} (looked for {CONFIG_FILE}); "
                                     "train one with `actionkit patch`")
