@@ -108,7 +108,7 @@ def test_bad_user_files_name_the_row(tmp_path, tiny_world, tiny_backbone, world_
     from actionkit.cli import main
 
     counts = Counter({"open": 3, "close": 0})
-    (tmp_path / "classes.txt").write_text("open\n# held out\nfly\n")
+    (tmp_path / "classes.txt").write_text("open\n\nfly\n")
     with pytest.raises(ManifestError, match=r"classes.txt:3: class 'fly' is not in the label set"):
         read_class_list(tmp_path / "classes.txt", {"open", "close"}, counts)
     (tmp_path / "classes.txt").write_text("open\n\nclose\n")

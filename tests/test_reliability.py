@@ -247,3 +247,59 @@ def test_paths_leaving_the_video_root_are_refused_unless_allowed(tiny_world, wei
     assert all("leaves the video root" in s["reason"] for s in report["skipped_items"])
     assert main(["probe", *common, "--allow-outside-root", "--out", str(tmp_path / "q.json")]) == 0
     assert json.loads((tmp_path / "q.json").read_text())["n_clips"] == 3
+
+
+# --- property tests: arbitrary annotation files never crash a reader --------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from actionkit.data.ego4d import read_ego4d  # noqa: E402
+from actionkit.data.generic_jsonl import read_generic_jsonl  # noqa: E402
+from actionkit.data.kinetics import read_kinetics  # noqa: E402
+from actionkit.data.manifest import ManifestError  # noqa: E402
+from actionkit.data.mmaction import read_mmaction_list  # noqa: E402
+from actionkit.data.ssv2 import read_ssv2  # noqa: E402
+from actionkit.eval.sets import read_class_list, read_counterfactuals, read_mcqa  # noqa: E402
+
+READERS = {
+    "manifest.jsonl": read_manifest, "generic.jsonl": read_generic_jsonl, "ego4d.jsonl": read_ego4d,
+    "kinetics.csv": read_kinetics, "list.txt": read_mmaction_list, "ssv2.json": read_ssv2,
+    "classes.txt": read_class_list, "qa.jsonl": read_mcqa, "cf.jsonl": read_counterfactuals,
+}
+_json_value = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
+                                                                                        max_size=4), max_leaves=8)
+_keys = st.sampled_from(["id", "path", "caption", "verb", "split", "start", "end", "question", "candidates", "answer",
+                         "counterfactuals", "video_uid", "clip_start_sec", "clip_end_sec", "narration_text",
+                         "template", "placeholders", "label", "object", "type", "num_candidates"])
+_rows = st.lists(st.dictionaries(_keys, _json_value, max_size=8), max_size=4)
+
+
+def _only_documented_errors(name, content, tmp_path):
+    path = tmp_path / name
+    (path.write_bytes if isinstance(content, bytes) else path.write_text)(content)
+    try:
+        result = READERS[name](path)
+    except ManifestError as e:
+        assert str(path) in str(e)          # the documented error names the file
+        return
+    assert isinstance(result, list)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(sorted(READERS)), content=st.text(max_size=300) | st.binary(max_size=300))
+def test_arbitrary_bytes_or_text_only_give_the_documented_error(name, content, tmp_path):
+    _only_documented_errors(name, content, tmp_path)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(["manifest.jsonl", "generic.jsonl", "ego4d.jsonl", "qa.jsonl", "cf.jsonl"]), rows=_rows)
+def test_malformed_json_rows_only_give_the_documented_error(name, rows, tmp_path):
+    _only_documented_errors(name, "\n".join(json.dumps(r) for r in rows), tmp_path)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=_rows)
+def test_malformed_ssv2_items_only_give_the_documented_error(rows, tmp_path):
+    _only_documented_errors("ssv2.json", json.dumps(rows), tmp_path)

@@ -25,7 +25,7 @@ import math
 from pathlib import Path
 from string import Formatter
 
-from actionkit.data.manifest import ClipRecord, ManifestError, unique_records
+from actionkit.data.manifest import ClipRecord, ManifestError, text_file, unique_records
 
 log = logging.getLogger(__name__)
 
@@ -85,10 +85,8 @@ def read_kinetics(path: Path | str, layout: str | None = None, trimmed: bool = T
     path = Path(path)
     layout = layout if layout is not None else (TRIMMED_LAYOUT if trimmed else FULL_VIDEO_LAYOUT)
     _check_layout(layout)
-    if not path.is_file():
-        raise ManifestError(path, None, "annotation file not found")
     numbered: list[tuple[int, ClipRecord]] = []
-    with path.open(encoding="utf-8-sig", newline="") as f:
+    with text_file(path, encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f)
         header: list[str] | None = None
         last_line = 0
@@ -115,14 +113,13 @@ def read_kinetics(path: Path | str, layout: str | None = None, trimmed: bool = T
     return records
 
 
-def read_class_list(path: Path | str) -> list[str]:
-    """Class names, one per line (surrounding spaces stripped, blank lines skipped, no duplicates)."""
+def class_lines(path: Path | str) -> list[tuple[int, str]]:
+    """``(line, class name)`` of a class list: one name per line, surrounding spaces stripped,
+    blank lines skipped, a repeated name refused with both lines."""
     path = Path(path)
-    if not path.is_file():
-        raise ManifestError(path, None, "class list not found")
-    classes: list[str] = []
+    out: list[tuple[int, str]] = []
     seen: dict[str, int] = {}
-    with path.open(encoding="utf-8-sig") as f:
+    with text_file(path, "class list", encoding="utf-8-sig") as f:
         for line, text in enumerate(f, start=1):
             name = text.strip()
             if not name:
@@ -130,5 +127,10 @@ def read_class_list(path: Path | str) -> list[str]:
             if name in seen:
                 raise ManifestError(path, line, f"duplicate class {name!r} (first on line {seen[name]})")
             seen[name] = line
-            classes.append(name)
-    return classes
+            out.append((line, name))
+    return out
+
+
+def read_class_list(path: Path | str) -> list[str]:
+    """Class names, one per line (see ``class_lines``)."""
+    return [name for _, name in class_lines(path)]

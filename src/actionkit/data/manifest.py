@@ -15,7 +15,9 @@ import json
 import os
 from dataclasses import dataclass, field
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 from actionkit.fileio import write_text_atomic
 
@@ -107,11 +109,23 @@ def parse_row(row: object, path: Path | str, line: int) -> ClipRecord:
                       **{k: None if v is None else float(v) for k, v in times.items()}, extra=extra)
 
 
-def iter_json_objects(path: Path, what: str = "annotation file") -> Iterator[tuple[int, dict]]:
-    """Yield ``(1-based line, object)`` for each non-blank line of a JSONL file; ManifestError otherwise."""
+@contextmanager
+def text_file(path: Path, what: str = "annotation file", encoding: str = "utf-8",
+              newline: str | None = None) -> Iterator[TextIO]:
+    """Open an annotation file as text; a missing file or bytes that are not UTF-8 (anywhere
+    in the reading done inside the ``with``) become ``ManifestError``."""
     if not path.is_file():
         raise ManifestError(path, None, f"{what} not found")
-    with path.open(encoding="utf-8") as f:
+    try:
+        with path.open(encoding=encoding, newline=newline) as f:
+            yield f
+    except UnicodeDecodeError as e:
+        raise ManifestError(path, None, f"not UTF-8 text (byte {e.start}: {e.reason})") from None
+
+
+def iter_json_objects(path: Path, what: str = "annotation file") -> Iterator[tuple[int, dict]]:
+    """Yield ``(1-based line, object)`` for each non-blank line of a JSONL file; ManifestError otherwise."""
+    with text_file(path, what) as f:
         for line_no, text in enumerate(f, start=1):
             if not text.strip():
                 continue

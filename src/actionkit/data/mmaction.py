@@ -20,7 +20,7 @@ import logging
 import posixpath
 from pathlib import Path
 
-from actionkit.data.manifest import SPLITS, ClipRecord, ManifestError, unique_records
+from actionkit.data.manifest import SPLITS, ClipRecord, ManifestError, text_file, unique_records
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +57,7 @@ def read_mmaction_list(path: Path | str, classes: list[str] | None = None, split
     path = Path(path)
     if split not in SPLITS:
         raise ValueError(f"split {split!r} is not one of {', '.join(SPLITS)}")
-    if not path.is_file():
-        raise ManifestError(path, None, "annotation file not found")
-    with path.open(encoding="utf-8") as f:
+    with text_file(path) as f:
         rows = [(line, text.split()) for line, text in enumerate(f, start=1)
                 if text.strip() and not text.lstrip().startswith("#")]
     records = unique_records(((line, _parse(fields, path, line, classes, split)) for line, fields in rows), path)

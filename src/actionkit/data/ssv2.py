@@ -15,7 +15,7 @@ import json
 import re
 from pathlib import Path
 
-from actionkit.data.manifest import SPLITS, ClipRecord, ManifestError
+from actionkit.data.manifest import SPLITS, ClipRecord, ManifestError, text_file
 
 _SLOT = re.compile(r"\[([^\[\]]*)\]")
 
@@ -37,10 +37,9 @@ def fill_template(template: str, placeholders: list[str]) -> str:
 
 
 def _load_json(path: Path, what: str) -> object:
-    if not path.is_file():
-        raise ManifestError(path, None, f"{what} file not found")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        with text_file(path, f"{what} file") as f:
+            return json.loads(f.read())
     except json.JSONDecodeError as e:
         raise ManifestError(path, None, f"not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
 

@@ -2,7 +2,7 @@
 
 Formats:
 
-- class list: one class name per line (blank lines and ``#`` comments ignored), e.g. the
+- class list: one class name per line (blank lines ignored), e.g. the
   test classes of a zero-shot split; every class must be in the data's label set and have
   at least one clip;
 - multiple-choice QA, JSONL: ``{"id", "path", "question", "candidates": [...], "answer": int,
@@ -18,6 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from actionkit.data.kinetics import class_lines
 from actionkit.data.manifest import ClipRecord, ManifestError, iter_json_objects
 
 
@@ -40,23 +41,13 @@ class RCADItem:
 def read_class_list(path: Path | str, label_set: set[str] | None = None,
                     counts: Counter[str] | None = None) -> list[str]:
     """Class names of a split file, in file order; checked against ``label_set`` and ``counts``."""
-    path = Path(path)
-    if not path.is_file():
-        raise ManifestError(path, None, "class list not found")
-    classes: list[str] = []
-    seen: dict[str, int] = {}
-    for line_no, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        name = text.split("#", 1)[0].strip()
-        if not name:
-            continue
-        if name in seen:
-            raise ManifestError(path, line_no, f"class {name!r} repeated (first on line {seen[name]})")
+    classes = []
+    for line, name in class_lines(path):
         if label_set is not None and name not in label_set:
-            raise ManifestError(path, line_no, f"class {name!r} is not in the label set of the data "
-                                               f"({len(label_set)} classes)")
+            raise ManifestError(path, line, f"class {name!r} is not in the label set of the data "
+                                            f"({len(label_set)} classes)")
         if counts is not None and counts[name] == 0:
-            raise ManifestError(path, line_no, f"class {name!r} has no clips in the evaluated split")
-        seen[name] = line_no
+            raise ManifestError(path, line, f"class {name!r} has no clips in the evaluated split")
         classes.append(name)
     if not classes:
         raise ManifestError(path, None, "no class names in the file")
