@@ -9,7 +9,7 @@ Everything runs in one process, side by side, so ratios hold on a shared, noisy 
     pixels (``vision_model`` + ``visual_projection``, the reference), (2) actionkit's
     extraction path from pinned host memory (``encode_video`` under bf16 autocast on CUDA,
     features cast to fp16 and copied back, as ``actionkit extract`` does after decoding), and
-    (3) decoding alone: PyAV decode + preprocessing of real mp4 files in DataLoader workers,
+    (3) decoding alone: PyAV decode + preprocessing of real mp4 files in the decoding workers,
     the part a GPU cannot speed up. TFLOP/s come from ``torch.utils.flop_counter`` on one clip;
     the fraction is of the device's dense bf16 peak (nan where unknown, e.g. CPU).
 (b) patcher training steps/s at the same batch: frame features read from an on-disk feature

@@ -57,14 +57,16 @@ def test_torchrun_extract_splits_clips_across_ranks(tiny_world, tiny_backbone, t
     args = ["extract", "--data", str(tiny_world), "--weights", str(tmp_path / "bb"), "--workers", "0",
             "--no-progress", "--dtype", "float32", "--shard-size", "8"]
     assert main([*args, "--out", str(tmp_path / "one")]) == 0
+    # a one-process run did part of the work first; two ranks finish it without touching its shards
+    assert main([*args, "--split", "test", "--out", str(tmp_path / "two")]) == 0
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     run = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
          "--master_port", str(_free_port()), "-m", "actionkit.cli", *args, "--out", str(tmp_path / "two")],
         capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert sorted(p.name for p in (tmp_path / "two").glob("index*.json")) == ["index.rank0-of-2.json",
-                                                                            "index.rank1-of-2.json"]
+    assert sorted(p.name for p in (tmp_path / "two").glob("index*.json")) == [
+        "index.json", "index.rank0-of-2.json", "index.rank1-of-2.json"]
     one, two = FeatureCache(tmp_path / "one"), FeatureCache(tmp_path / "two")
     assert sorted(one.clips) == sorted(two.clips) and len(one) == 60
     ids = sorted(one.clips)

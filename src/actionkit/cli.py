@@ -181,14 +181,15 @@ def cmd_patch(args: argparse.Namespace) -> int:
 
 def cmd_fuse(args: argparse.Namespace) -> int:
     from actionkit.backbones.load import load_backbone
+    from actionkit.data.manifest import read_manifest
     from actionkit.methods.paxion.fuser import FuserConfig, train_fuser
     from actionkit.methods.paxion.model import PatchedModel
+    from actionkit.train.distributed import init_from_env
     from actionkit.train.trainer import TrainerConfig
 
+    args.device = init_from_env(args.device)
     manifest, _ = _manifest_and_root(args.data, None)
     weights = args.weights or _default_weights(args.backbone, manifest.parent)
-    from actionkit.data.manifest import read_manifest
-
     patched = PatchedModel.load(args.patcher, load_backbone(args.backbone, weights, device=args.device))
     features = _cached_features(args.features, read_manifest(manifest, split="train"), patched.backbone)
     out = args.out or str(manifest.parent / "fuser")
@@ -246,6 +247,9 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     from actionkit.report import write_json_atomic
     from actionkit.train.trainer import TrainerConfig
 
+    from actionkit.train.distributed import init_from_env, rank_and_world
+
+    args.device = init_from_env(args.device)
     manifest, root = _manifest_and_root(args.data, None)
     backbone, patched, _ = _load_model(args, manifest.parent)
     if patched is backbone:
@@ -258,6 +262,8 @@ def cmd_finetune(args: argparse.Namespace) -> int:
                           workers=args.workers, progress=not args.no_progress, resume=args.resume,
                           features=_cached_features(args.features, train_records, backbone))
     print(json.dumps(summary, indent=2))
+    if rank_and_world()[0] != 0:       # under torchrun: training is shared, evaluation is rank 0's
+        return 0
     fused = FusedModel.load(out_dir, patched)
     records = read_manifest(manifest, split=args.split)
     tasks = TASKS if args.task == "all" else tuple(t.strip() for t in args.task.split(","))

@@ -49,7 +49,7 @@ WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")   # safeten
 def _check_checkpoint(directory: Path, kind: str, model_class: str, prefix: str) -> None:
     """FileNotFoundError (one line) unless ``directory`` holds a config and safetensors weights;
     ``PickleCheckpoint`` if it holds only pickle weights (``pytorch_model.bin``)."""
-    refuse_pickles(directory, "model.safetensors")
+    refuse_pickles(directory, WEIGHT_FILES)
     ok = directory.is_dir() and (directory / "config.json").is_file() and any((directory / w).is_file() for w in WEIGHT_FILES)
     if not ok:
         raise FileNotFoundError(

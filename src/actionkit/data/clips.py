@@ -119,25 +119,34 @@ def _items(dataset: ClipDataset, workers: int, timeout_s: float) -> Iterator[dic
     ctx = multiprocessing.get_context("fork")
     with ProcessPool(max_workers=workers, initializer=_init_worker, initargs=(dataset,), context=ctx) as pool:
         pending: deque = deque()
-        scheduled = 0
-        while pending or scheduled < len(dataset):
-            while scheduled < len(dataset) and len(pending) < window:
-                pending.append((scheduled, pool.schedule(_decode_item, args=(scheduled,), timeout=timeout_s)))
-                scheduled += 1
-            i, future = pending.popleft()
-            try:
-                item = future.result()
-                if item["frames"] is not None:
-                    item["frames"] = torch.from_numpy(item["frames"])
-                yield item
-            except FutureTimeout:
-                yield {"index": i, "frames": None, "frame_indices": None,
-                       "error": f"decoding timed out after {timeout_s:g} s (worker stopped)"}
-            except ProcessExpired as e:
-                yield {"index": i, "frames": None, "frame_indices": None,
-                       "error": f"decoding worker died (exit code {e.exitcode})"}
-            except Exception as e:  # noqa: BLE001 - e.g. a result that could not be sent back
-                yield {"index": i, "frames": None, "frame_indices": None, "error": f"{type(e).__name__}: {e}"}
+        scheduled, finished = 0, False
+        try:
+            while pending or scheduled < len(dataset):
+                while scheduled < len(dataset) and len(pending) < window:
+                    pending.append((scheduled, pool.schedule(_decode_item, args=(scheduled,), timeout=timeout_s)))
+                    scheduled += 1
+                i, future = pending.popleft()
+                yield _result(i, future, timeout_s)
+            finished = True
+        finally:
+            if not finished:      # left early (strict error, consumer error, break): do not wait for the rest
+                pool.stop()
+
+
+def _result(i: int, future, timeout_s: float) -> dict:
+    """The item a finished task returned, or an item carrying why there is none."""
+    try:
+        item = future.result()
+    except FutureTimeout:
+        return {"index": i, "frames": None, "frame_indices": None,
+                "error": f"decoding timed out after {timeout_s:g} s (worker stopped)"}
+    except ProcessExpired as e:
+        return {"index": i, "frames": None, "frame_indices": None, "error": f"decoding worker died (exit code {e.exitcode})"}
+    except Exception as e:  # noqa: BLE001 - e.g. a result that could not be sent back
+        return {"index": i, "frames": None, "frame_indices": None, "error": f"{type(e).__name__}: {e}"}
+    if item["frames"] is not None:
+        item["frames"] = torch.from_numpy(item["frames"])
+    return item
 
 
 def iter_clip_batches(records: list[ClipRecord], root: Path | str, num_frames: int,

@@ -18,11 +18,12 @@ from pathlib import Path
 import torch
 
 from actionkit.backbones.protocol import Backbone
-from actionkit.data.clips import ReadOptions, SkippedClip, iter_clip_batches
+from actionkit.data.clips import ReadOptions, SkippedClip
 from actionkit.data.manifest import ClipRecord
 from actionkit.eval import tasks as T
 from actionkit.eval.sets import read_class_list, read_counterfactuals, read_mcqa
 from actionkit.features.clip_features import ClipFeatures
+from actionkit.probes.actionbench import encode_clips
 from actionkit.world import downstream as world
 
 log = logging.getLogger(__name__)
@@ -59,15 +60,11 @@ def embed_clips(model: Backbone, records: list[ClipRecord], root: Path | str, fe
         f = features.for_records(records)
         return f.records, f.videos(model, device=device), f.skipped
     skipped: list[SkippedClip] = []
-    kept, videos = [], []
-    for idx, pixels, _ in iter_clip_batches(records, root, model.num_frames, transform=model.preprocess,
-                                            batch_size=batch_size, workers=workers, desc="embed",
-                                            progress=progress, skipped=skipped, read=read):
-        videos.append(model.encode_video(pixels.to(device)).video.float().cpu())
-        kept.extend(records[i] for i in idx.tolist())
-    if not videos:
+    indices, video, _ = encode_clips(model, records, root, batch_size, workers, progress, skipped, device, read,
+                                     with_reversed=False)
+    if not indices:
         raise RuntimeError(f"none of the {len(records)} clips under {root} could be read")
-    return kept, torch.cat(videos), skipped
+    return [records[i] for i in indices], video, skipped
 
 
 def _class_setup(records: list[ClipRecord], class_file: Path | str | None
@@ -80,7 +77,8 @@ def _class_setup(records: list[ClipRecord], class_file: Path | str | None
         classes = sorted(counts)
     position = {c: i for i, c in enumerate(classes)}
     kept = [r for r in records if r.verb in position]
-    names = [world.class_name(c) if world.is_world(kept) else c.replace("_", " ") for c in classes]
+    on_world = world.is_world(kept)
+    names = [world.class_name(c) if on_world else c.replace("_", " ") for c in classes]
     return kept, torch.tensor([position[r.verb] for r in kept]), names
 
 
@@ -136,20 +134,30 @@ def evaluate(model: Backbone, records: list[ClipRecord], root: Path | str, tasks
         metrics.update({t: _over_splits(runs) for t, runs in per_split.items()})
     if "retrieval" in tasks:
         metrics["retrieval"] = T.retrieval(model, video, [r.caption for r in clips])
+    # The videos of user-given questions / counterfactual sets: clips already embedded are reused,
+    # the others are embedded once for both tasks.
+    given_items = [it for items in (questions, counterfactuals) if items for it in items]
+    new = [r for r in {it.record.id: it.record for it in given_items}.values() if r.id not in {c.id for c in clips}]
+    pool_records, pool_video = clips, video
+    if new:
+        try:
+            kept, more_video, more_skipped = embed_clips(model, new, root, features, workers=workers,
+                                                         progress=progress, device=device, read=read)
+            pool_records, pool_video = clips + kept, torch.cat([video, more_video])
+            skipped = skipped + more_skipped
+        except RuntimeError as e:          # not one of them readable: all skipped, the tasks say so below
+            skipped = skipped + [SkippedClip(r.id, r.path, str(e)) for r in new]
+    embedded = {r.id for r in pool_records}
     for task in ("mcqa", "rcad"):
         if task not in tasks:
             continue
         given = questions if task == "mcqa" else counterfactuals
         if given is None:       # Action World: built from the clips that were embedded
             items = world.mcqa_items(clips, inputs.seed) if task == "mcqa" else world.rcad_items(clips)
-            v = _rows(clips, video, [it.record for it in items])
         else:
-            item_records = list({it.record.id: it.record for it in given}.values())
-            kept, item_video, more = embed_clips(model, item_records, root, features, workers=workers,
-                                                 progress=progress, device=device, read=read)
-            skipped += more
-            ok = {r.id for r in kept}
-            items = [it for it in given if it.record.id in ok]
-            v = _rows(kept, item_video, [it.record for it in items])
+            items = [it for it in given if it.record.id in embedded]
+        if not items:
+            raise RuntimeError(f"task {task}: none of its {len(given or [])} items has a readable video")
+        v = _rows(pool_records, pool_video, [it.record for it in items])
         metrics[task] = T.multiple_choice(model, v, items) if task == "mcqa" else T.rcad(model, v, items)
     return EvalResult(metrics, len(clips), skipped)

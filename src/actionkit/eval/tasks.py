@@ -128,6 +128,8 @@ def video_to_action(model: Backbone, video: torch.Tensor, labels: torch.Tensor,
 def multiple_choice(model: Backbone, video: torch.Tensor, items: list[MCQItem]) -> dict[str, float]:
     """Accuracy of picking the answer by similarity of the clip to "question answer" (a tie
     with a wrong candidate counts as wrong); overall and by question type."""
+    if not items:
+        raise ValueError("multiple-choice: no questions to score")
     texts = [f"{it.question} {c}" for it in items for c in it.candidates]
     table = encode_texts(model, texts)
     correct, kinds = [], []
@@ -146,6 +148,8 @@ def multiple_choice(model: Backbone, video: torch.Tensor, items: list[MCQItem]) 
 
 def rcad(model: Backbone, video: torch.Tensor, items: list[RCADItem]) -> dict[str, float]:
     """Rank of the true caption among itself and its counterfactuals: R@1 and mean rank."""
+    if not items:
+        raise ValueError("RCAD: no items to score")
     table = encode_texts(model, [t for it in items for t in (it.caption, *it.counterfactuals)])
     ranks = []
     for v, it in zip(video, items):

@@ -3,7 +3,7 @@
 Layout of a cache folder::
 
     index.json                     (one process; ``index.rank{r}-of-{W}.json`` per rank under torchrun)
-    shard-r{rank}-{k:05d}.safetensors
+    shard-r{rank}of{W}-{k:05d}.safetensors
 
 Each shard holds ``frame_tokens [n, T, P, Dv]`` and ``frame_pooled [n, T, D]`` of n clips
 (fp16 by default). An index is JSON::
@@ -47,8 +47,10 @@ def index_name(rank: int = 0, world_size: int = 1) -> str:
     return "index.json" if world_size == 1 else f"index.rank{rank}-of-{world_size}.json"
 
 
-def shard_name(rank: int, k: int) -> str:
-    return f"shard-r{rank}-{k:05d}.safetensors"
+def shard_name(rank: int, k: int, world_size: int = 1) -> str:
+    """Unique per (rank, world size): a cache resumed with another number of processes never
+    overwrites a shard an earlier run's index still points at."""
+    return f"shard-r{rank}of{world_size}-{k:05d}.safetensors"
 
 
 @dataclass(frozen=True)
@@ -100,13 +102,11 @@ class FeatureCache:
         first = indexes[0]
         self.settings = CacheSettings(first["backbone"], first["fingerprint"], first["dtype"], first["num_frames"])
         self.clips: dict[str, tuple[str, int]] = {}      # id -> (shard file, offset)
-        self.entries: dict[str, dict] = {}
         self.skipped: dict[str, dict] = {}
         for path, index in zip(paths, indexes):
             self.settings.check(index, path)
             for cid, entry in index["clips"].items():
                 self.clips[cid] = (index["shards"][entry["shard"]], int(entry["offset"]))
-                self.entries[cid] = entry
             self.skipped.update(index["skipped"])
         self._handles: dict[str, object] = {}
 
@@ -118,11 +118,12 @@ class FeatureCache:
 
     def check(self, backbone) -> None:
         """Refuse (``CacheMismatch``) unless ``backbone`` made these features."""
-        if backbone.fingerprint() != self.settings.fingerprint:
+        fingerprint = backbone.fingerprint()
+        if fingerprint != self.settings.fingerprint:
             raise CacheMismatch(
                 f"{self.directory} holds features of backbone {self.settings.backbone!r} (fingerprint "
                 f"{self.settings.fingerprint}), not of the loaded {backbone.name!r} (fingerprint "
-                f"{backbone.fingerprint()}); extract a cache for this backbone with `actionkit extract`")
+                f"{fingerprint}); extract a cache for this backbone with `actionkit extract`")
 
     def _handle(self, shard: str):
         if shard not in self._handles:

@@ -29,6 +29,7 @@ class ClipFeatures:
     frame_pooled: Rows              # [N, T, D]
     records: list[ClipRecord]       # the N clips, in order
     skipped: list[SkippedClip]      # clips asked for that have no features (unreadable, not cached)
+    cache: FeatureCache | None = None   # the cache behind the rows, if any: any of its clips can be asked for
 
     def __len__(self) -> int:
         return len(self.records)
@@ -64,23 +65,27 @@ class ClipFeatures:
                    for r in records if r.id not in cache]
         ids = [r.id for r in kept]
         return ClipFeatures(CachedRows(cache, ids, "frame_tokens"), CachedRows(cache, ids, "frame_pooled"),
-                            kept, skipped)
+                            kept, skipped, cache)
 
     def subset(self, rows: list[int]) -> "ClipFeatures":
         def pick(x: Rows) -> Rows:
             return x.select(rows) if isinstance(x, CachedRows) else x[rows]
 
         return ClipFeatures(pick(self.frame_tokens), pick(self.frame_pooled), [self.records[i] for i in rows],
-                            self.skipped)
+                            self.skipped, self.cache)
 
     def for_records(self, records: list[ClipRecord]) -> "ClipFeatures":
-        """The features of ``records`` in their order; records without features join ``skipped``."""
+        """The features of ``records`` in their order; records without features join ``skipped``.
+        Backed by a cache, any clip of the cache can be asked for, not only these rows'."""
+        if self.cache is not None:
+            return ClipFeatures.from_cache(self.cache, records)
         position = {r.id: i for i, r in enumerate(self.records)}
-        missing = [SkippedClip(r.id, r.path, "no features") for r in records if r.id not in position]
+        wanted = {r.id for r in records}
         known = {s.id for s in self.skipped}
+        missing = [SkippedClip(r.id, r.path, "no features") for r in records
+                   if r.id not in position and r.id not in known]
         out = self.subset([position[r.id] for r in records if r.id in position])
-        out.skipped = [s for s in self.skipped if s.id in {r.id for r in records}] + \
-                      [m for m in missing if m.id not in known]
+        out.skipped = [s for s in self.skipped if s.id in wanted] + missing
         return out
 
     def batches(self, batch_size: int = 256, device: str | torch.device = "cpu"
@@ -93,4 +98,7 @@ class ClipFeatures:
     @torch.no_grad()
     def videos(self, model: Backbone, batch_size: int = 256, device: str | torch.device = "cpu") -> torch.Tensor:
         """``model``'s clip embeddings ``[N, (K,) D]`` from these features (on the CPU)."""
+        if not len(self):
+            raise RuntimeError(f"none of the {len(self.skipped)} clips asked for has features "
+                               f"(first: {self.skipped[0].reason if self.skipped else 'no clips'})")
         return torch.cat([model.video_from_frames(t, p).float().cpu() for _, t, p in self.batches(batch_size, device)])

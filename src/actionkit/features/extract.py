@@ -1,6 +1,6 @@
 """``actionkit extract``: run a frozen backbone once over a clip list and keep its frame features.
 
-Clips are decoded in DataLoader worker processes and encoded in batches on the chosen
+Clips are decoded in worker processes (``data.clips``: per-clip timeout, crash-safe) and encoded in batches on the chosen
 device (bf16 autocast and pinned-memory copies on a GPU). Every ``shard_size`` clips a
 shard is written (temp file, rename) and then the index (atomically), so a killed run loses
 at most the clips of the shard in flight, and a rerun continues with the clips no index
@@ -76,8 +76,9 @@ def _done_ids(out: Path, settings: CacheSettings) -> set[str]:
 class _ShardWriter:
     """Buffers encoded clips and writes shard + index every ``shard_size`` clips."""
 
-    def __init__(self, out: Path, index_path: Path, index: dict, rank: int, dtype: torch.dtype):
-        self.out, self.index_path, self.index, self.rank, self.dtype = out, index_path, index, rank, dtype
+    def __init__(self, out: Path, index_path: Path, index: dict, rank: int, world: int, dtype: torch.dtype):
+        self.out, self.index_path, self.index, self.dtype = out, index_path, index, dtype
+        self.rank, self.world = rank, world
         self.tokens: list[torch.Tensor] = []
         self.pooled: list[torch.Tensor] = []
         self.entries: list[tuple[str, dict]] = []
@@ -99,7 +100,7 @@ class _ShardWriter:
             return
         if self.entries:
             k = len(self.index["shards"])
-            name = shard_name(self.rank, k)
+            name = shard_name(self.rank, k, self.world)
             save_tensors(self.out / name, {"frame_tokens": torch.cat(self.tokens),
                                            "frame_pooled": torch.cat(self.pooled)})
             self.index["shards"].append(name)
@@ -127,7 +128,7 @@ def extract_features(backbone: Backbone, records: list[ClipRecord], root: Path |
     index = read_index(index_path) if index_path.is_file() else empty_index(settings)
     log.info("extract: %d clips for this process, %d already in %s, %d to do", len(mine), len(mine) - len(todo),
              out, len(todo))
-    writer = _ShardWriter(out, index_path, index, rank, DTYPES[cfg.dtype])
+    writer = _ShardWriter(out, index_path, index, rank, world, DTYPES[cfg.dtype])
     device = torch.device(cfg.device)
     encode = torch.compile(backbone.encode_video) if cfg.compile else backbone.encode_video
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()

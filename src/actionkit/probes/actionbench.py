@@ -65,11 +65,11 @@ def reversed_video(model: Backbone, f: VideoFeatures, pixels: torch.Tensor | Non
 @torch.no_grad()
 def encode_clips(model: Backbone, records: list[ClipRecord], root: Path | str, batch_size: int = 32,
                  workers: int = 2, progress: bool = True, skipped: list[SkippedClip] | None = None,
-                 device: str | torch.device = "cpu", read: ReadOptions = ReadOptions()
-                 ) -> tuple[list[int], torch.Tensor, torch.Tensor]:
-    """Clip embeddings of the readable clips and of the same clips reversed in time.
+                 device: str | torch.device = "cpu", read: ReadOptions = ReadOptions(),
+                 with_reversed: bool = True) -> tuple[list[int], torch.Tensor, torch.Tensor | None]:
+    """Clip embeddings of the readable clips and (``with_reversed``) of the same clips reversed in time.
 
-    Returns (indices into ``records``, video [N, (K,) D], reversed video [N, (K,) D]).
+    Returns (indices into ``records``, video [N, (K,) D], reversed video [N, (K,) D] or None).
     """
     indices, videos, reversed_videos = [], [], []
     batches = iter_clip_batches(records, root, model.num_frames, transform=model.preprocess,
@@ -79,11 +79,12 @@ def encode_clips(model: Backbone, records: list[ClipRecord], root: Path | str, b
         pixels = pixels.to(device)
         f = model.encode_video(pixels)
         videos.append(f.video.float().cpu())
-        reversed_videos.append(reversed_video(model, f, pixels).float().cpu())
+        if with_reversed:
+            reversed_videos.append(reversed_video(model, f, pixels).float().cpu())
         indices.extend(idx.tolist())
     if not indices:
-        return [], torch.empty(0), torch.empty(0)
-    return indices, torch.cat(videos), torch.cat(reversed_videos)
+        return [], torch.empty(0), torch.empty(0) if with_reversed else None
+    return indices, torch.cat(videos), torch.cat(reversed_videos) if with_reversed else None
 
 
 @torch.no_grad()

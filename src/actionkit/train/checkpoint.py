@@ -32,14 +32,16 @@ def _convert_hint(path: Path | str, target: str) -> str:
             f"s.save_file(torch.load('{path}', weights_only=True), '{target}')\"")
 
 
-def refuse_pickles(directory: Path | str, wanted: str) -> None:
-    """Raise ``PickleCheckpoint`` if ``directory`` lacks ``wanted`` but holds a pickle checkpoint."""
+def refuse_pickles(directory: Path | str, wanted: str | tuple[str, ...]) -> None:
+    """Raise ``PickleCheckpoint`` if ``directory`` holds none of the ``wanted`` safetensors
+    files but does hold a pickle checkpoint (other pickles beside good weights are ignored)."""
     directory = Path(directory)
-    if (directory / wanted).is_file() or not directory.is_dir():
+    names = (wanted,) if isinstance(wanted, str) else wanted
+    if not directory.is_dir() or any((directory / n).is_file() for n in names):
         return
     pickles = sorted(p for p in directory.iterdir() if p.suffix in PICKLE_SUFFIXES and p.is_file())
     if pickles:
-        raise PickleCheckpoint(_convert_hint(pickles[0], str(directory / wanted)))
+        raise PickleCheckpoint(_convert_hint(pickles[0], str(directory / names[0])))
 
 
 def save_tensors(path: Path | str, tensors: dict[str, torch.Tensor]) -> None:

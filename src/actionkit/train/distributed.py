@@ -38,11 +38,7 @@ def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
     """
     if not is_distributed():
         return x
-    if not x.requires_grad:
-        parts = [torch.empty_like(x) for _ in range(dist.get_world_size())]
-        dist.all_gather(parts, x.contiguous())
-        return torch.cat(parts)
-    return _GatherWithGrad.apply(x)
+    return _GatherWithGrad.apply(x)       # without grad: just the forward all_gather
 
 
 def rank_offset(local_batch: int) -> int:
@@ -89,11 +85,28 @@ def average_gradients(params: list[torch.Tensor]) -> None:
         p.grad /= world
 
 
+def _collective_device() -> torch.device:
+    """Where small tensors for a collective must live: the GPU under NCCL, else the CPU."""
+    if dist.get_backend() == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
+def all_finite(loss: torch.Tensor) -> bool:
+    """True when the loss is finite on every rank, so all ranks stop together (none waits forever)."""
+    finite = bool(torch.isfinite(loss.detach()).all())
+    if not is_distributed():
+        return finite
+    flag = torch.tensor([0.0 if finite else 1.0], device=_collective_device())
+    dist.all_reduce(flag)
+    return flag.item() == 0.0
+
+
 def mean_over_ranks(values: dict[str, float]) -> dict[str, float]:
     """Scalar metrics averaged over ranks (every rank passes the same keys in the same order)."""
     if not is_distributed():
         return values
     keys = list(values)
-    t = torch.tensor([values[k] for k in keys], dtype=torch.float64)
+    t = torch.tensor([values[k] for k in keys], dtype=torch.float64, device=_collective_device())
     dist.all_reduce(t)
     return dict(zip(keys, (t / dist.get_world_size()).tolist()))

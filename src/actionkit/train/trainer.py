@@ -36,7 +36,7 @@ from tqdm import tqdm
 
 from actionkit.train.checkpoint import (check_config, load_optimizer_state, load_tensors, optimizer_state,
                                         read_json, save_tensors, write_json_atomic)
-from actionkit.train.distributed import average_gradients, mean_over_ranks, rank_and_world
+from actionkit.train.distributed import all_finite, average_gradients, mean_over_ranks, rank_and_world
 
 log = logging.getLogger(__name__)
 
@@ -160,8 +160,8 @@ class Trainer:
                 with self._autocast():
                     out = self.step_fn(self.local_batch(step), step)
                 loss = out["loss"]
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(f"loss became {loss.item()} at step {step}")
+                if not all_finite(loss):
+                    raise FloatingPointError(f"loss became {loss.item()} at step {step} (on this rank or another)")
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 average_gradients(self.params)

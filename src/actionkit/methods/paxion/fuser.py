@@ -32,6 +32,7 @@ from actionkit.features.clip_features import ClipFeatures
 from actionkit.probes.actionbench import encode_texts
 from actionkit.fileio import write_json_atomic
 from actionkit.train.checkpoint import check_config, load_tensors, read_json, refuse_pickles, save_tensors
+from actionkit.train.distributed import rank_and_world
 from actionkit.train.losses import index_distinct
 from actionkit.train.trainer import Trainer, TrainerConfig
 
@@ -146,8 +147,11 @@ def train_fuser(patched: PatchedModel, data_dir: Path | str, out_dir: Path | str
         features = ClipFeatures.extract(patched.backbone, records, data_dir, workers=workers, progress=progress)
     else:
         features = features.for_records(records)
-    latents = features.videos(patched)                        # [N, K, D] patcher latents, frozen
-    pooled = features.videos(patched.backbone)                # [N, D] the backbone's clip embedding
+    with torch.no_grad():                                     # both frozen: one pass over the features
+        parts = [(patched.video_from_frames(t, p), patched.backbone.video_from_frames(t, p))
+                 for _, t, p in features.batches()]
+    latents = torch.cat([lat for lat, _ in parts])            # [N, K, D] patcher latents
+    pooled = torch.cat([pool for _, pool in parts])           # [N, D] the backbone's clip embedding
     captions, caption_ids = index_distinct([r.caption for r in features.records])
     embedded = encode_texts(patched, captions)                                   # frozen text side
     text = torch.stack([embedded[c] for c in captions])                         # [U, D]
@@ -164,6 +168,7 @@ def train_fuser(patched: PatchedModel, data_dir: Path | str, out_dir: Path | str
     model = FusedModel(patched, fuser)
     summary = {"variant": cfg.variant, "train_clips": len(latents), "skipped": len(features.skipped),
                "final": last, "seconds": round(time.time() - start, 2)}
-    model.save(out_dir, extra={"train": asdict(train), "summary": summary})
+    if rank_and_world()[0] == 0:
+        model.save(out_dir, extra={"train": asdict(train), "summary": summary})
     return summary
 
