@@ -110,7 +110,13 @@ def test_unreadable_clips_are_skipped_and_listed(tiny_world, tiny_backbone, tmp_
     features = ClipFeatures.from_cache(tmp_path / "c", records, tiny_backbone)
     assert len(features) == 8 and {x.id for x in features.skipped} == {records[2].id, records[5].id}
     again = extract_features(tiny_backbone, records, tmp_path, tmp_path / "c", outside, progress=False)
-    assert again.extracted == 0 and again.already == 10                 # listed skips are not retried
+    assert again.extracted == 0 and again.already == 10                 # listed skips are not retried...
+    (tmp_path / "gone.mp4").write_bytes((tiny_world / _records(tiny_world, 1)[0].path).read_bytes())
+    retried = extract_features(tiny_backbone, records, tmp_path, tmp_path / "c",
+                               replace(outside, retry_skipped=True), progress=False)
+    assert (retried.extracted, retried.skipped) == (1, 1)               # ...unless asked: the file is back now
+    index = json.loads((tmp_path / "c" / "index.json").read_text())
+    assert records[5].id in index["clips"] and set(index["skipped"]) == {records[2].id}
 
 
 def test_probe_and_patch_from_the_cache_match_the_video_path(tiny_world, tiny_backbone, tmp_path, capsys):

@@ -126,7 +126,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
                              device=device)
     records = read_manifest(manifest, split=None if args.split == "all" else args.split)
     cfg = ExtractConfig(dtype=args.dtype, batch_size=args.batch_size, workers=args.workers,
-                        shard_size=args.shard_size, device=device, compile=args.compile, read=_read_options(args))
+                        shard_size=args.shard_size, device=device, compile=args.compile, read=_read_options(args),
+                        retry_skipped=args.retry_skipped)
     s = extract_features(backbone, records, root, args.out, cfg, progress=not args.no_progress)
     rank, world = rank_and_world()
     who = f"rank {rank}/{world}: " if world > 1 else ""
@@ -397,6 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--shard-size", type=int, default=512, help="clips per shard file")
     extract.add_argument("--device", default="cpu")
     extract.add_argument("--compile", action="store_true", help="torch.compile the video encoder")
+    extract.add_argument("--retry-skipped", action="store_true",
+                         help="decode again the clips an earlier run skipped (e.g. after a timeout)")
     extract.set_defaults(func=cmd_extract)
 
     patch = sub.add_parser("patch", parents=[common], help="train PAXION's Knowledge Patcher with DVDM")

@@ -40,6 +40,7 @@ class ExtractConfig:
     device: str = "cpu"
     compile: bool = False        # torch.compile the video encoder (pays on a GPU for large runs; measure)
     read: ReadOptions = field(default_factory=ReadOptions)   # timeout per clip, strict, video root
+    retry_skipped: bool = False  # decode again the clips an earlier run listed as skipped
 
     def __post_init__(self):
         if self.dtype not in DTYPES:
@@ -63,13 +64,16 @@ class ExtractSummary:
         return asdict(self)
 
 
-def _done_ids(out: Path, settings: CacheSettings) -> set[str]:
-    """Clips any index in ``out`` already lists (cached or skipped); refuses indexes of other settings."""
+def _done_ids(out: Path, settings: CacheSettings, retry_skipped: bool) -> set[str]:
+    """Clips any index in ``out`` already lists (cached, and skipped unless ``retry_skipped``);
+    refuses indexes of other settings."""
     done: set[str] = set()
     for path in sorted(out.glob("index*.json")):
         index = read_index(path)
         settings.check(index, path)
-        done.update(index["clips"], index["skipped"])
+        done.update(index["clips"])
+        if not retry_skipped:
+            done.update(index["skipped"])
     return done
 
 
@@ -106,6 +110,7 @@ class _ShardWriter:
             self.index["shards"].append(name)
             for offset, (cid, entry) in enumerate(self.entries):
                 self.index["clips"][cid] = {"shard": k, "offset": offset, **entry}
+                self.index["skipped"].pop(cid, None)          # read now, after an earlier skip
         for s in self.skipped:
             self.index["skipped"][s.id] = {"path": s.path, "reason": s.reason}
         write_json_atomic(self.index_path, self.index)     # the shard counts from here on
@@ -122,7 +127,7 @@ def extract_features(backbone: Backbone, records: list[ClipRecord], root: Path |
     rank, world = rank_and_world()
     mine = records[rank::world]
     settings = CacheSettings(backbone.name, backbone.fingerprint(), cfg.dtype, backbone.num_frames)
-    done = _done_ids(out, settings)
+    done = _done_ids(out, settings, cfg.retry_skipped)
     todo = [r for r in mine if r.id not in done]
     index_path = out / index_name(rank, world)
     index = read_index(index_path) if index_path.is_file() else empty_index(settings)
