@@ -137,7 +137,8 @@ def evaluate(model: Backbone, records: list[ClipRecord], root: Path | str, tasks
     # The videos of user-given questions / counterfactual sets: clips already embedded are reused,
     # the others are embedded once for both tasks.
     given_items = [it for items in (questions, counterfactuals) if items for it in items]
-    new = [r for r in {it.record.id: it.record for it in given_items}.values() if r.id not in {c.id for c in clips}]
+    have = {c.id for c in clips}
+    new = [r for r in {it.record.id: it.record for it in given_items}.values() if r.id not in have]
     pool_records, pool_video = clips, video
     if new:
         try:
