@@ -3,10 +3,11 @@
     python benchmarks/downstream.py --run runs/demo        # a folder written by `actionkit demo`
 
 Uses the run's world, backbone, feature cache and patcher (made by the demo); trains the
-Knowledge Fuser (patcher frozen, VTC on the train split) into RUN/fuser if it is not there,
-and a second patcher with two verb pairs held out of its training (RUN/downstream/heldout-patcher)
-for the held-out-verb zero-shot protocol. Writes RUN/downstream/downstream.md and
-downstream.json (``{model: {task: {metric: value}}}`` for backbone, patched, fused).
+Knowledge Fuser (``METHODS["paxion_fuser"]``: patcher frozen, VTC on the train split) into
+RUN/fuser if it is not there, and a second patcher with two verb pairs held out of its training
+(RUN/downstream/heldout-patcher) for the held-out-verb zero-shot protocol. Writes
+RUN/downstream/downstream.md and downstream.json (``{model: {task: {metric: value}}}`` for
+backbone, patched, fused).
 """
 
 from __future__ import annotations
@@ -14,20 +15,22 @@ from __future__ import annotations
 import argparse
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from actionkit.backbones.world import WorldBackbone
-from actionkit.data.manifest import read_manifest, write_manifest
-from actionkit.eval.run import TASKS, EvalInputs, evaluate
+from actionkit.data.manifest import read_manifest
+from actionkit.eval.run import TASKS, evaluate
+from actionkit.eval.tasks import SHOTS
 from actionkit.features.clip_features import ClipFeatures
 from actionkit.features.extract import ExtractConfig, extract_features
-from actionkit.methods.paxion.fuser import CONFIG_FILE as FUSER_CONFIG
-from actionkit.methods.paxion.fuser import FusedModel, FuserConfig, train_fuser
-from actionkit.methods.paxion.model import CONFIG_FILE as PATCHER_CONFIG
-from actionkit.methods.paxion.model import PatchedModel
-from actionkit.methods.paxion.patcher import PatcherConfig
-from actionkit.methods.paxion.training import PatchTrainConfig, train_patcher
+from actionkit.methods import METHODS, load_model
+from actionkit.methods.checkpoint import base_reference, is_method_folder
+from actionkit.methods.paxion.fuser import FuserConfig
+from actionkit.methods.paxion.method import PaxionConfig
+from actionkit.methods.training import train_method
 from actionkit.report import downstream_table_markdown, write_json_atomic, write_text_atomic
+from actionkit.tasksets import TaskFiles, task_sets
 from actionkit.train.trainer import TrainerConfig
 from actionkit.world.vocabulary import PAIRS_BY_KEY
 
@@ -43,10 +46,20 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--patch-epochs", type=int, default=30, help="epochs of the held-out-verb patcher")
     parser.add_argument("--fuser-epochs", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, help="of the fuser and the held-out patcher (default: each "
+                        "method's own, 128; a small world such as `actionkit demo --quick` needs fewer)")
+    parser.add_argument("--shots", type=int, nargs="+", default=list(SHOTS),
+                        help="few-shot K values (default %(default)s; a small world, e.g. `actionkit demo "
+                             "--quick`, has too few test clips per verb for 8 and 16)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("sentence_transformers", "transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    def trainer(defaults: TrainerConfig, **changes) -> TrainerConfig:
+        if args.batch_size:
+            changes["batch_size"] = args.batch_size
+        return replace(defaults, **changes)
 
     start = time.time()
     run = Path(args.run)
@@ -60,29 +73,33 @@ def main() -> None:
     train_features = ClipFeatures.from_cache(cache, train, backbone)
     test_features = ClipFeatures.from_cache(cache, test, backbone)
 
-    if not (run / "patcher" / PATCHER_CONFIG).is_file():
+    if not is_method_folder(run / "patcher"):
         raise FileNotFoundError(f"no patcher in {run / 'patcher'}; run `actionkit demo --out {run}` first")
-    patched = PatchedModel.load(run / "patcher", backbone)
-    if not (run / "fuser" / FUSER_CONFIG).is_file():
-        train_fuser(patched, world, run / "fuser", FuserConfig(), TrainerConfig(epochs=args.fuser_epochs, lr=1e-3),
-                    workers=args.workers, resume=True, features=train_features)
-    fused = FusedModel.load(run / "fuser", patched)
+    patched = load_model(run / "patcher", backbone=backbone)
+    if not is_method_folder(run / "fuser"):
+        fuser = METHODS["paxion_fuser"]
+        train_method(fuser, patched, base_reference(model=run / "patcher"), train_features, run / "fuser",
+                     FuserConfig(), trainer(fuser.train_defaults, epochs=args.fuser_epochs, lr=1e-3), resume=True)
+    fused = load_model(run / "fuser", backbone=backbone)
 
+    sets = task_sets(test, TaskFiles(), TASKS)
     results: dict[str, dict[str, dict[str, float]]] = {}
     for name, model in (("backbone", backbone), ("patched", patched), ("fused", fused)):
-        results[name] = evaluate(model, test, world, TASKS, EvalInputs(), features=test_features).metrics
+        results[name] = evaluate(model, test, world, TASKS, sets, features=test_features,
+                                 shots=tuple(args.shots)).metrics
 
     # Held-out verbs: a patcher trained without two verb pairs, zero-shot among those four verbs.
     held = {v for key in HELD_OUT_PAIRS for v in (PAIRS_BY_KEY[key].forward, PAIRS_BY_KEY[key].backward)}
-    heldout_data, heldout_dir = out / "heldout-data", out / "heldout-patcher"
-    if not (heldout_dir / PATCHER_CONFIG).is_file():
-        write_manifest(heldout_data / "manifest.jsonl", [r for r in train if r.verb not in held])
-        train_patcher(backbone, heldout_data, heldout_dir, PatcherConfig(),
-                      PatchTrainConfig(epochs=args.patch_epochs, workers=args.workers), resume=True,
-                      features=train_features)
+    heldout_dir = out / "heldout-patcher"
+    if not is_method_folder(heldout_dir):
+        paxion = METHODS["paxion"]
+        heldout_features = ClipFeatures.from_cache(cache, [r for r in train if r.verb not in held], backbone)
+        train_method(paxion, backbone, base_reference("world", run / "backbone"), heldout_features, heldout_dir,
+                     PaxionConfig(), trainer(paxion.train_defaults, epochs=args.patch_epochs), resume=True)
     held_test = [r for r in test if r.verb in held]
-    for name, model in (("backbone", backbone), ("patched", PatchedModel.load(heldout_dir, backbone))):
-        results[name]["zeroshot_heldout"] = evaluate(model, held_test, world, ("zeroshot",), EvalInputs(),
+    held_sets = task_sets(held_test, TaskFiles(), ("zeroshot",))
+    for name, model in (("backbone", backbone), ("patched", load_model(heldout_dir, backbone=backbone))):
+        results[name]["zeroshot_heldout"] = evaluate(model, held_test, world, ("zeroshot",), held_sets,
                                                      features=test_features).metrics["zeroshot"]
 
     write_json_atomic(out / "downstream.json", results)

@@ -35,14 +35,14 @@ import numpy as np
 import torch
 
 from actionkit.backbones.hf_clip import HFCLIPBackbone
+from actionkit.backbones.protocol import TextFeatures
 from actionkit.backbones.random_clip import VIT_B_16, VIT_B_16_TEXT, save_random_clip
 from actionkit.data.clips import iter_clip_batches
 from actionkit.data.manifest import ClipRecord
 from actionkit.features.cache import CachedRows, FeatureCache
 from actionkit.features.extract import ExtractConfig, extract_features
 from actionkit.methods.paxion.losses import atm_loss, vtc_loss
-from actionkit.methods.paxion.model import PaxionHeads, patcher_config_for
-from actionkit.methods.paxion.patcher import PatcherConfig
+from actionkit.methods.paxion.method import PaxionConfig, build
 from actionkit.video.write import write_mp4
 
 SIZES = {
@@ -158,21 +158,23 @@ def bench_training(backbone: HFCLIPBackbone, device: torch.device, batch: int, i
                    decode_records: list[ClipRecord]) -> dict:
     """Patcher steps/s: features from an on-disk cache vs the backbone recomputed every step."""
     t, s = backbone.num_frames, backbone.image_size
-    cfg = patcher_config_for(backbone, **vars(PatcherConfig(dim=256 if backbone.embed_dim >= 256 else 64)))
-    heads = PaxionHeads(cfg).to(device)
+    heads = build(backbone, PaxionConfig(dim=256 if backbone.embed_dim >= 256 else 64)).to(device)
+    cfg = heads.cfg                                   # the PatcherConfig sized for the backbone
     optimizer = torch.optim.AdamW([p for p in heads.parameters() if p.requires_grad], lr=1e-4)
-    text_tokens = torch.randn(batch, 16, cfg.text_dim, device=device)
-    text_mask = torch.ones(batch, 16, dtype=torch.bool, device=device)
-    text_pooled = torch.nn.functional.normalize(torch.randn(batch, cfg.embed_dim, device=device), dim=-1)
+    text_features = TextFeatures(
+        tokens=torch.randn(batch, 16, cfg.text_dim, device=device),
+        mask=torch.ones(batch, 16, dtype=torch.bool, device=device),
+        pooled=torch.nn.functional.normalize(torch.randn(batch, cfg.embed_dim, device=device), dim=-1))
     ids = torch.arange(batch, device=device)
 
     def dvdm_step(tokens: torch.Tensor, reversed_tokens: torch.Tensor) -> None:
         with autocast(device):
-            video = heads.encode_tokens(tokens)
-            text = heads.encode_text_tokens(text_tokens, text_mask, text_pooled)
+            video = heads.patcher(tokens)                                       # [B, K, D]
+            text = heads.text(backbone, text_features)                          # [B, D]
             scale = heads.logit_scale.exp().clamp(max=100)
-            loss = vtc_loss(video, text, scale, ids) + atm_loss(
-                torch.stack([video, heads.encode_tokens(reversed_tokens)], dim=1), text, scale)
+            loss = vtc_loss(video, text, scale, similarity=heads.similarity, caption_ids=ids) + atm_loss(
+                torch.stack([video, heads.patcher(reversed_tokens)], dim=1), text, scale,
+                paired_similarity=heads.paired_similarity)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

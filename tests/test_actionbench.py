@@ -5,7 +5,21 @@ import torch
 
 from actionkit.data.clips import ReadOptions
 from actionkit.data.manifest import ClipRecord, read_manifest, write_manifest
+from actionkit.backbones.protocol import TextFeatures
+from actionkit.features.embeddings import ClipEmbeddings
 from actionkit.probes.actionbench import run_actionbench, score_actionbench
+from actionkit.scoring import CosineScoring
+
+
+class TableText(CosineScoring):
+    """A model whose text embeddings come from a table, and whose scoring is the dot product."""
+
+    def __init__(self, table: dict[str, torch.Tensor]):
+        self.table = table
+
+    def encode_text(self, texts):
+        pooled = torch.stack([self.table[t] for t in texts])
+        return TextFeatures(pooled[:, None], torch.ones(len(texts), 1, dtype=torch.bool), pooled)
 
 
 def _record(i: int, verb: str) -> ClipRecord:
@@ -23,7 +37,7 @@ def test_scores_from_hand_made_embeddings():
         "c1": e[1], "a1": e[1] * 2, "o1": e[0],          # antonym wins (2 > 1): wrong
         "c2": e[2], "a2": e[0], "o2": e[0],
     }
-    results = score_actionbench(records, video, reversed_video, text)
+    results = score_actionbench(TableText(text), ClipEmbeddings(records, video, reversed_video)).results
     assert results["action_antonym"].accuracy == 2 / 3
     assert results["action_antonym"].per_verb["open"]["accuracy"] == 0.5
     assert results["video_reversal"].accuracy == (0.5 + 1 + 1) / 3
@@ -80,7 +94,7 @@ def test_clips_without_an_antonym_are_left_out_of_that_probe_only():
     records = [_record(0, "open"), replace(_record(1, "open"), antonym_caption="")]
     e = torch.eye(2)
     text = {"c0": e[0], "a0": e[1], "o0": e[1], "c1": e[1], "o1": e[0]}
-    results = score_actionbench(records, e, e.flip(0), text)
+    results = score_actionbench(TableText(text), ClipEmbeddings(records, e, e.flip(0))).results
     assert results["action_antonym"].n == 1 and results["action_antonym"].accuracy == 1.0
     assert results["video_reversal"].n == 2 and results["object_replacement"].n == 2
 

@@ -8,6 +8,8 @@ no opposite (holding, hitting, "next to", "underneath"); ``coverage_report()`` l
 their reasons (run ``pytest -s tests/test_antonyms.py -k report`` to print it).
 """
 
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -144,11 +146,60 @@ def test_extra_lexicon_adds_verbs_but_curated_entries_win():
     assert action_antonym("Opening a door", extra) == "Closing a door"
 
 
-def test_wordnet_is_optional():
+def _fake_wordnet(monkeypatch, pairs=(), error=None):
+    """Inject a tiny ``nltk.corpus.wordnet``: one verb synset per (lemma, antonym lemmas) pair."""
+
+    class Lemma:
+        def __init__(self, name, antonyms=()):
+            self._name, self._antonyms = name, [Lemma(a) for a in antonyms]
+
+        def name(self):
+            return self._name
+
+        def antonyms(self):
+            return self._antonyms
+
+    class Synset:
+        def __init__(self, lemma):
+            self._lemmas = [lemma]
+
+        def lemmas(self):
+            return self._lemmas
+
+    class WordNet:
+        def all_synsets(self, pos=None):
+            if error is not None:
+                raise error
+            return [Synset(Lemma(name, ants)) for name, ants in pairs] if pos == "v" else []
+
+    nltk, corpus = types.ModuleType("nltk"), types.ModuleType("nltk.corpus")
+    corpus.wordnet, nltk.corpus = WordNet(), corpus
+    monkeypatch.setitem(sys.modules, "nltk", nltk)
+    monkeypatch.setitem(sys.modules, "nltk.corpus", corpus)
+
+
+def test_wordnet_without_nltk_gives_nothing_and_the_lexicon_still_answers(monkeypatch):
+    monkeypatch.setitem(sys.modules, "nltk", None)           # import nltk -> ImportError
+    monkeypatch.setitem(sys.modules, "nltk.corpus", None)
+    assert wordnet_verb_antonyms() == {}
+    assert action_antonym("Opening a drawer", wordnet_verb_antonyms()) == "Closing a drawer"
+    _fake_wordnet(monkeypatch, error=LookupError("Resource wordnet not found"))   # corpus not on disk
+    assert wordnet_verb_antonyms() == {}
+
+
+def test_wordnet_pairs_both_ways_without_the_curated_words(monkeypatch):
+    _fake_wordnet(monkeypatch, [
+        ("inhale", ["exhale"]), ("exhale", ["inhale"]),
+        ("Ascend", ["descend"]),             # listed one way only, capitalised
+        ("open", ["close"]), ("shut", ["open"]),    # curated lexicon words
+        ("throw", ["catch"]),                # ignore-list verb
+        ("take", ["give"]),                  # first word of a curated verb frame ("take * out of")
+        ("take_off", ["land"]),              # not a single word
+    ])
     found = wordnet_verb_antonyms()
-    assert isinstance(found, dict)
-    assert all(found[b] == a for a, b in found.items())
-    assert not set(found) & set(antonyms.VERB_ANTONYMS)
+    assert found == {"inhale": "exhale", "exhale": "inhale", "ascend": "descend", "descend": "ascend"}
+    assert action_antonym("Inhaling slowly", found) == "Exhaling slowly"
+    assert action_antonym("Opening a door", found) == "Closing a door"
 
 
 _WORDS = sorted({w for table in (antonyms.VERB_ANTONYMS, antonyms.PHRASAL_ANTONYMS, antonyms.DIRECTION_ANTONYMS)

@@ -132,7 +132,7 @@ def test_hf_xclip_protocol(xclip_dir):
         bb.encode_video(pixels[:, :2])
     _check_text(bb)
     # Frames see each other: the reversed clip is encoded again, never made from flipped features.
-    from actionkit.probes.actionbench import reversed_video
+    from actionkit.features.embeddings import reversed_video
 
     assert not bb.frame_independent
     with torch.no_grad():

@@ -29,7 +29,7 @@ def test_quick_demo_end_to_end(tmp_path, capsys):
     assert "report:" in capsys.readouterr().out
 
     # A rerun resumes: the world, the backbone and the patcher are reused, the report is rewritten.
-    checkpoints = [out / "backbone" / "model.safetensors", out / "patcher" / "patcher.safetensors"]
+    checkpoints = [out / "backbone" / "model.safetensors", out / "patcher" / "heads.safetensors"]
     before = [c.stat().st_mtime_ns for c in checkpoints]
     assert main(["demo", "--quick", "--out", str(out), "--no-progress"]) == 0
     assert [c.stat().st_mtime_ns for c in checkpoints] == before

@@ -36,9 +36,29 @@ def test_topk_and_mean_class_accuracy_with_unbalanced_classes():
     labels = torch.tensor([0, 0, 0, 0, 2])
     assert topk_accuracy(scores, labels, 1) == pytest.approx(0.4)       # rows 0 and 2 right
     assert topk_accuracy(scores, labels, 2) == pytest.approx(0.6)       # + row 1 (label second); rows 3, 4 third
-    predicted = scores.argmax(dim=1)                                     # [0, 1, 0, 2, 0]
-    # class 0: 2 of 4 right; class 2: 0 of 1 -> mean 0.25 (plain accuracy would be 0.4)
-    assert mean_class_accuracy(predicted, labels) == pytest.approx(0.25)
+    # argmax [0, 1, 0, 2, 0]; class 0: 2 of 4 right; class 2: 0 of 1 -> mean 0.25 (plain accuracy would be 0.4)
+    assert mean_class_accuracy(scores, labels) == pytest.approx(0.25)
+
+
+def test_mean_class_accuracy_breaks_ties_against_the_model():
+    labels = torch.tensor([0, 0, 0, 1, 1, 2])
+    # every class tied: argmax (index 0) would get class 0 right, mean 1/3; pessimistic ranks get nothing
+    tied = torch.zeros(6, 3)
+    argmax = tied.argmax(dim=1)
+    assert float(torch.stack([(argmax[labels == c] == c).float().mean() for c in range(3)]).mean()) > 0
+    assert mean_class_accuracy(tied, labels) == 0.0
+    assert mean_class_accuracy(torch.nn.functional.one_hot(labels, 3).float(), labels) == 1.0
+    scores = torch.tensor([[0.8, 0.1, 0.1],      # label 0, best           -> right
+                           [0.5, 0.5, 0.0],      # label 0, tied with 1    -> wrong (argmax would say right)
+                           [0.2, 0.6, 0.2],      # label 0, second         -> wrong
+                           [0.1, 0.9, 0.0],      # label 1, best           -> right
+                           [0.3, 0.3, 0.3],      # label 1, all tied       -> wrong
+                           [0.0, 0.1, 0.9]])     # label 2, best           -> right
+    # class 0: 1 of 3, class 1: 1 of 2, class 2: 1 of 1 -> (1/3 + 1/2 + 1) / 3 = 11/18
+    assert mean_class_accuracy(scores, labels) == pytest.approx(11 / 18)
+    assert topk_accuracy(scores, labels, 1) == pytest.approx(3 / 6)   # the same pessimistic top-1 rows
+    with pytest.raises(ValueError, match=r"scores \[N, C\]"):
+        mean_class_accuracy(scores.argmax(dim=1), labels)            # argmax predictions are refused
 
 
 def test_episodes_are_reproducible_and_disjoint():

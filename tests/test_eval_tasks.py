@@ -11,14 +11,17 @@ import torch.nn.functional as F
 from actionkit.backbones.protocol import TextFeatures
 from actionkit.data.manifest import ManifestError, read_manifest
 from actionkit.eval import tasks as T
-from actionkit.eval.run import EvalInputs, evaluate
+from actionkit.eval.run import TASKS, evaluate
+from actionkit.features.embeddings import ClipEmbeddings
+from actionkit.scoring import CosineScoring
+from actionkit.tasksets import TaskFiles, task_sets
 from actionkit.eval.sets import read_class_list, read_counterfactuals, read_mcqa
 from actionkit.world import downstream as world
 
 D = 32
 
 
-class HashText:
+class HashText(CosineScoring):
     """A text side only: each distinct text gets its own fixed random unit vector."""
 
     def encode_text(self, texts):
@@ -91,15 +94,26 @@ def test_world_sets_are_built_from_the_records(world_records):
 
 
 def test_evaluate_runs_every_task_on_the_world(tiny_world, tiny_backbone, world_records):
-    result = evaluate(tiny_backbone, world_records, tiny_world, inputs=EvalInputs(shots=(2,), seeds=(0,)),
-                      workers=0, progress=False)
-    assert set(result.metrics) == {"zeroshot", "fewshot", "retrieval", "video2action", "mcqa", "rcad"}
+    sets = task_sets(world_records, tasks=TASKS)
+    result = evaluate(tiny_backbone, world_records, tiny_world, TASKS, sets, workers=0, progress=False, shots=(2,),
+                      fewshot_seeds=(0,))
+    assert set(result.metrics) == set(TASKS)
     assert result.n_clips == 60 and not result.skipped
-    for task, metrics in result.metrics.items():
-        for name, value in metrics.items():
-            if name.startswith(("top", "R@", "v2t_R@", "t2v_R@", "accuracy", "linear_", "adapter_")):
-                assert 0.0 <= value <= 1.0, (task, name, value)
     assert result.metrics["rcad"]["candidates"] == 20 and result.metrics["zeroshot"]["classes"] == 20
+    assert result.metrics["mcqa"]["n"] == 120 and result.metrics["zeroshot"]["n"] == 60
+
+    # Through the same code path: a clip that is its caption's text embedding retrieves perfectly,
+    # a model that ties everything gets the worst score on every ranking task.
+    model = HashText()
+    oracle = ClipEmbeddings(world_records, T.embed(model, [r.caption for r in world_records]))
+    good = evaluate(model, world_records, tiny_world, TASKS, sets, embedded=oracle, shots=(2,), fewshot_seeds=(0,))
+    assert good.metrics["retrieval"]["v2t_R@1"] == good.metrics["retrieval"]["t2v_R@1"] == 1.0
+    assert good.metrics["rcad"]["R@1"] == 1.0
+    ties = ClipEmbeddings(world_records, torch.zeros(len(world_records), D))
+    bad = evaluate(model, world_records, tiny_world, TASKS, sets, embedded=ties, shots=(2,), fewshot_seeds=(0,))
+    assert bad.metrics["zeroshot"]["top1"] == bad.metrics["zeroshot"]["mean_class"] == 0.0
+    assert bad.metrics["video2action"]["R@1"] == 0.0 and bad.metrics["retrieval"]["v2t_R@1"] == 0.0
+    assert bad.metrics["mcqa"]["accuracy"] == 0.0 and bad.metrics["rcad"]["R@1"] == 0.0
 
 
 def test_bad_user_files_name_the_row(tmp_path, tiny_world, tiny_backbone, world_records, capsys):
@@ -149,16 +163,19 @@ def test_user_provided_sets_run_through_evaluate(tmp_path, tiny_world, tiny_back
     (tmp_path / "classes.txt").write_text("\n".join(sorted({r.verb for r in records})))
     verbs = sorted({r.verb for r in records})
     (tmp_path / "split2.txt").write_text("\n".join(verbs[:2]))
-    inputs = EvalInputs(classes=(tmp_path / "classes.txt", tmp_path / "split2.txt"), questions=tmp_path / "qa.jsonl",
-                        counterfactuals=tmp_path / "cf.jsonl")
-    result = evaluate(tiny_backbone, records, tiny_world, ("zeroshot", "mcqa", "rcad"), inputs, workers=0,
+    tasks = ("zeroshot", "mcqa", "rcad")
+    files = TaskFiles(classes=(tmp_path / "classes.txt", tmp_path / "split2.txt"), questions=tmp_path / "qa.jsonl",
+                      counterfactuals=tmp_path / "cf.jsonl")
+    result = evaluate(tiny_backbone, records, tiny_world, tasks, task_sets(records, files, tasks), workers=0,
                       progress=False)
     assert result.metrics["mcqa"]["n"] == 6 and "accuracy_temporal" in result.metrics["mcqa"]
     assert result.metrics["rcad"]["candidates"] == 2
-    one = evaluate(tiny_backbone, records, tiny_world, ("zeroshot",), EvalInputs(classes=(tmp_path / "classes.txt",)),
-                   workers=0, progress=False).metrics["zeroshot"]
-    two = evaluate(tiny_backbone, records, tiny_world, ("zeroshot",), EvalInputs(classes=(tmp_path / "split2.txt",)),
-                   workers=0, progress=False).metrics["zeroshot"]
+    one = evaluate(tiny_backbone, records, tiny_world, ("zeroshot",),
+                   task_sets(records, TaskFiles(classes=(tmp_path / "classes.txt",))), workers=0,
+                   progress=False).metrics["zeroshot"]
+    two = evaluate(tiny_backbone, records, tiny_world, ("zeroshot",),
+                   task_sets(records, TaskFiles(classes=(tmp_path / "split2.txt",))), workers=0,
+                   progress=False).metrics["zeroshot"]
     both = result.metrics["zeroshot"]
     assert both["splits"] == 2 and both["top1"] == pytest.approx((one["top1"] + two["top1"]) / 2)
     assert both["top1_splits_std"] == pytest.approx(abs(one["top1"] - two["top1"]) / 2)
@@ -183,6 +200,6 @@ def test_eval_and_finetune_cli(tiny_world, tiny_backbone, tmp_path, capsys):
     assert main(["finetune", *common, *few, "--features", str(tmp_path / "c"), "--patcher", str(tmp_path / "p"),
                  "--out", str(tmp_path / "f"), "--epochs", "1", "--batch-size", "8", "--task", "retrieval,rcad"]) == 0
     fused = json.loads((tmp_path / "f" / "eval_test.json").read_text())["models"]["fused"]
-    assert set(fused) == {"retrieval", "rcad"} and (tmp_path / "f" / "fuser.safetensors").is_file()
+    assert set(fused) == {"retrieval", "rcad"} and (tmp_path / "f" / "heads.safetensors").is_file()
     assert main(["eval", *common, "--task", "nope"]) == 2
     assert "unknown task(s) nope" in capsys.readouterr().err

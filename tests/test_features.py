@@ -120,8 +120,11 @@ def test_unreadable_clips_are_skipped_and_listed(tiny_world, tiny_backbone, tmp_
 
 
 def test_probe_and_patch_from_the_cache_match_the_video_path(tiny_world, tiny_backbone, tmp_path, capsys):
-    from actionkit.methods.paxion.patcher import PatcherConfig
-    from actionkit.methods.paxion.training import PatchTrainConfig, train_patcher
+    from dataclasses import replace as with_
+
+    from actionkit.methods.checkpoint import base_reference
+    from actionkit.methods.paxion.method import PAXION, PaxionConfig
+    from actionkit.methods.training import train_method
 
     tiny_backbone.save(tmp_path / "bb")
     common = ["--data", str(tiny_world), "--weights", str(tmp_path / "bb"), "--workers", "0", "--no-progress"]
@@ -137,12 +140,14 @@ def test_probe_and_patch_from_the_cache_match_the_video_path(tiny_world, tiny_ba
     # fp16 cache: the patcher sees exactly the tokens of the in-memory path, so training is identical
     extract_features(tiny_backbone, read_manifest(tiny_world / "manifest.jsonl"), tiny_world, tmp_path / "h", CFG,
                      progress=False)
-    small = PatcherConfig(num_latents=4, dim=16, heads=2, text_latents=2)
-    cfg = PatchTrainConfig(epochs=1, batch_size=8, workers=0)
+    small = PaxionConfig(num_latents=4, dim=16, heads=2, text_latents=2)
+    cfg = with_(PAXION.train_defaults, epochs=1, batch_size=8)
     train = read_manifest(tiny_world / "manifest.jsonl", split="train")
-    a = train_patcher(tiny_backbone, tiny_world, tmp_path / "pa", small, cfg, progress=False)
-    b = train_patcher(tiny_backbone, tiny_world, tmp_path / "pb", small, cfg, progress=False,
-                      features=ClipFeatures.from_cache(tmp_path / "h", train, tiny_backbone))
+    ref = base_reference("world", tmp_path / "bb")
+    in_memory = ClipFeatures.extract(tiny_backbone, train, tiny_world, workers=0, progress=False)
+    a = train_method(PAXION, tiny_backbone, ref, in_memory, tmp_path / "pa", small, cfg, progress=False)
+    b = train_method(PAXION, tiny_backbone, ref, ClipFeatures.from_cache(tmp_path / "h", train, tiny_backbone),
+                     tmp_path / "pb", small, cfg, progress=False)
     assert a["final"] == b["final"] and a["train_clips"] == b["train_clips"]
 
     other = tmp_path / "bb2"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -70,11 +71,17 @@ def test_summarise_unbalanced_verbs_with_ties() -> None:
     assert isinstance(res, ProbeResult)
     assert res.n == 5
     assert res.accuracy == pytest.approx(3.0 / 5)
-    assert res.ci95 == pytest.approx(wilson_interval(3.0, 5))
+    # 2 ties, 3 decided (2 wins): (3 * wilson(2, 3) + 0.5 * 2) / 5, not wilson(3.0, 5)
+    lo, hi = wilson_interval(2, 3)
+    assert res.ci95 == pytest.approx(((3 * lo + 1.0) / 5, (3 * hi + 1.0) / 5))
     assert res.per_verb["open"]["accuracy"] == pytest.approx(0.5)
     assert res.per_verb["open"]["n"] == 3
     assert res.per_verb["close"]["accuracy"] == 1.0
     assert res.per_verb["push"]["accuracy"] == 0.5
+    lo, hi = wilson_interval(1, 2)                                   # open: 1 tie, 1 win of 2 decided
+    assert res.per_verb["open"]["ci95"] == pytest.approx([(2 * lo + 0.5) / 3, (2 * hi + 0.5) / 3])
+    assert res.per_verb["close"]["ci95"] == pytest.approx(list(wilson_interval(1, 1)))   # no ties
+    assert res.per_verb["push"]["ci95"] == [0.5, 0.5]                 # only a tie: the point
 
     d = res.to_dict()
     assert set(d) == {"accuracy", "ci95", "n", "per_verb"}
@@ -86,6 +93,47 @@ def test_summarise_unbalanced_verbs_with_ties() -> None:
         assert type(entry["accuracy"]) is float and type(entry["n"]) is int
     assert type(d["accuracy"]) is float
     assert json.loads(json.dumps(d)) == d
+
+
+def test_summarise_all_ties_interval_is_the_point() -> None:
+    res = summarise(torch.full((40,), 0.5), ["a"] * 30 + ["b"] * 10)
+    assert res.accuracy == 0.5
+    assert res.ci95 == (0.5, 0.5)                       # the old all-Bernoulli interval was ~[0.35, 0.65]
+    assert all(entry["ci95"] == [0.5, 0.5] for entry in res.per_verb.values())
+
+
+def test_summarise_no_ties_interval_is_plain_wilson() -> None:
+    res = summarise(torch.tensor([1.0, 1.0, 0.0, 1.0]), ["a", "b", "a", "a"])
+    assert res.accuracy == 0.75
+    assert res.ci95 == wilson_interval(3, 4)
+    assert res.per_verb["a"]["ci95"] == list(wilson_interval(2, 3))
+    assert res.per_verb["b"]["ci95"] == list(wilson_interval(1, 1))
+
+
+def test_summarise_mixed_ties_interval_hand_computed() -> None:
+    # n=5: 2 wins, 1 loss, 2 ties -> n_d=3, s=2, n_t=2; accuracy (2 + 0.5*2)/5 = 0.6
+    # wilson(2, 3): p=2/3, z^2=3.84146, denom=1+z^2/3=2.28049,
+    # centre=(0.66667+0.64024)/2.28049=0.57308, half=1.95996*sqrt(0.07407+0.10671)/2.28049=0.36542
+    # -> [0.20766, 0.93851]; interval = (3*[0.20766, 0.93851] + 1)/5 = [0.32460, 0.76310]
+    z = 1.959964
+    p, n_d = 2 / 3, 3
+    denom = 1 + z * z / n_d
+    centre = (p + z * z / (2 * n_d)) / denom
+    half = z * math.sqrt(p * (1 - p) / n_d + z * z / (4 * n_d * n_d)) / denom
+    expected = ((3 * (centre - half) + 1) / 5, (3 * (centre + half) + 1) / 5)
+    res = summarise(torch.tensor([1.0, 0.5, 0.0, 0.5, 1.0]), ["x"] * 5)
+    assert res.accuracy == pytest.approx(0.6)
+    assert res.ci95 == pytest.approx(expected)
+    assert res.ci95 == pytest.approx((0.32460, 0.76310), abs=1e-4)
+    assert res.per_verb["x"]["ci95"] == pytest.approx(list(expected))
+    # narrower than treating the ties as draws (the old interval)
+    old_lo, old_hi = wilson_interval(3.0, 5)
+    assert old_lo < res.ci95[0] and res.ci95[1] < old_hi
+
+
+def test_summarise_rejects_scores_that_are_not_win_tie_loss() -> None:
+    with pytest.raises(ValueError, match="1.0 .*0.5 .*0.0"):
+        summarise(torch.tensor([1.0, 0.25]), ["a", "a"])
 
 
 def test_summarise_empty() -> None:
@@ -108,4 +156,6 @@ def test_probe_scores_exact_reversal_tie_gives_half() -> None:
     assert out["action_antonym"].tolist() == [1.0, 0.0, 0.5, 1.0]
     assert out["video_reversal"].tolist() == [0.5] * 4
     assert out["object_replacement"].tolist() == [1.0, 1.0, 0.0, 0.0]
-    assert summarise(out["video_reversal"], ["a", "b", "a", "c"]).accuracy == 0.5
+    reversal = summarise(out["video_reversal"], ["a", "b", "a", "c"])
+    assert reversal.accuracy == 0.5
+    assert reversal.ci95 == (0.5, 0.5)                  # deterministic ties: no sampling interval

@@ -19,7 +19,7 @@ from actionkit.data import clips as clips_mod
 from actionkit.data.clips import ReadOptions, iter_clip_batches
 from actionkit.data.manifest import read_manifest, write_manifest
 from actionkit.features.cache import FeatureCache
-from actionkit.train.checkpoint import PickleCheckpoint, load_tensors
+from actionkit.checkpoint import PickleCheckpoint, load_tensors
 from actionkit.video.decode import decode_all_frames
 from actionkit.video.hostile import write_hostile_corpus
 
@@ -202,10 +202,10 @@ def test_kill_9_during_patch_then_resume_equals_uninterrupted(tiny_world, weight
         return state.is_file() and json.loads(state.read_text())["step"] >= 40
 
     assert _run_and_kill(CLI + args + ["--out", str(tmp_path / "k")], checkpointed) == -9
-    assert not (tmp_path / "k" / "patcher.safetensors").exists()
+    assert not (tmp_path / "k" / "heads.safetensors").exists()
     _run(CLI + args + ["--out", str(tmp_path / "k"), "--resume"])
     _run(CLI + args + ["--out", str(tmp_path / "u")])
-    a, b = load_tensors(tmp_path / "k" / "patcher.safetensors"), load_tensors(tmp_path / "u" / "patcher.safetensors")
+    a, b = load_tensors(tmp_path / "k" / "heads.safetensors"), load_tensors(tmp_path / "u" / "heads.safetensors")
     for name in a:
         assert torch.allclose(a[name], b[name], atol=1e-6), name
 

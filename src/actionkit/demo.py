@@ -20,10 +20,10 @@ from actionkit.backbones.world_training import WorldTrainConfig, train_world_bac
 from actionkit.data.manifest import read_manifest
 from actionkit.features.clip_features import ClipFeatures
 from actionkit.features.extract import ExtractConfig, extract_features
-from actionkit.methods.paxion.model import CONFIG_FILE as PATCHER_CONFIG
-from actionkit.methods.paxion.model import PatchedModel
-from actionkit.methods.paxion.patcher import PatcherConfig
-from actionkit.methods.paxion.training import PatchTrainConfig, train_patcher
+from actionkit.methods import load_model
+from actionkit.methods.checkpoint import base_reference, is_method_folder
+from actionkit.methods.paxion.method import PAXION
+from actionkit.methods.training import train_method
 from actionkit.probes.actionbench import run_actionbench
 from actionkit.report import probe_bar_chart, report_markdown, write_json_atomic, write_text_atomic
 from actionkit.world.generate import WorldConfig, generate_world
@@ -71,16 +71,15 @@ def run_demo(out: Path | str, cfg: DemoConfig = DemoConfig(), progress: bool = T
     frozen = run_actionbench(backbone, test, world, progress=progress, features=test_features)
 
     patcher_dir = out / "patcher"
-    patch_cfg = PatchTrainConfig(epochs=cfg.patch_epochs, batch_size=cfg.batch_size, seed=cfg.seed,
-                                 workers=cfg.workers)
-    if (patcher_dir / PATCHER_CONFIG).is_file():
+    if is_method_folder(patcher_dir):
         log.info("reusing the patcher already trained in %s", patcher_dir)
     else:
         train_features = ClipFeatures.from_cache(out / "features", [r for r in records if r.split == "train"],
                                                  backbone)
-        train_patcher(backbone, world, patcher_dir, PatcherConfig(), patch_cfg, progress=progress, resume=True,
-                      features=train_features)
-    patched = run_actionbench(PatchedModel.load(patcher_dir, backbone), test, world, progress=progress,
+        train = replace(PAXION.train_defaults, epochs=cfg.patch_epochs, batch_size=cfg.batch_size, seed=cfg.seed)
+        train_method(PAXION, backbone, base_reference("world", backbone_dir), train_features, patcher_dir,
+                     train=train, progress=progress, resume=True)
+    patched = run_actionbench(load_model(patcher_dir, backbone=backbone), test, world, progress=progress,
                               features=test_features)
 
     report = {

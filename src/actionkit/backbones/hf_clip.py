@@ -38,7 +38,8 @@ import torch.nn.functional as F
 
 from actionkit.backbones.fingerprint import weights_digest
 from actionkit.backbones.protocol import TextFeatures, VideoFeatures, mean_over_frames
-from actionkit.train.checkpoint import refuse_pickles
+from actionkit.checkpoint import refuse_pickles
+from actionkit.scoring import CosineScoring
 from actionkit.video.transforms import preprocess
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -70,7 +71,7 @@ def _image_stats(directory: Path) -> tuple[tuple[float, ...], tuple[float, ...]]
     return CLIP_MEAN, CLIP_STD
 
 
-class _HFBase:
+class _HFBase(CosineScoring):
     """Shared loading, preprocessing, per-frame vision and text code."""
 
     kind = "CLIP"

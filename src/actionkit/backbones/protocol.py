@@ -1,28 +1,31 @@
-"""The frozen video-language backbone protocol: what every backbone answers.
+"""What every model answers: frozen backbones and the methods built on them alike.
 
-Shapes are the contract:
+``VideoTextModel`` is the one protocol probes, tasks and ``compare`` consume. Shapes are the
+contract:
 
 - ``preprocess(frames uint8 [B, T, 3, H, W]) -> float [B, T, 3, S, S]`` (the model's own
   resize, crop and mean/std);
 - ``encode_video(pixels [B, T, 3, S, S]) -> VideoFeatures``;
-- ``video_from_frames(frame_tokens, frame_pooled) -> video``: the clip embedding from frame
-  features already computed (a feature cache), so ``encode_video(x).video ==
+- ``video_from_frames(frame_tokens, frame_pooled) -> video``: the clip representation from
+  frame features already computed (a feature cache), so ``encode_video(x).video ==
   video_from_frames(*frame features of x)``;
-- ``encode_text(list[str]) -> TextFeatures``;
-- ``fingerprint() -> str``: a digest of the weights and settings, which feature caches check.
+- ``encode_text(list[str]) -> TextFeatures`` (``pooled`` is the model's text embedding);
+- scoring, owned by the model: ``similarity(video, text [Nt, D]) -> [Nv, Nt]``,
+  ``paired_similarity(video [N, ...], text [N, D]) -> [N]`` and ``clip_vector(video) -> [N, D]``
+  (one vector per clip, for linear probes). ``actionkit.scoring`` has the two implementations
+  used today: cosine for one embedding per clip ``[N, D]``, max over a set ``[N, K, D]``
+  (PAXION's latents); a model whose score depends on the text in another way overrides them;
+- ``fingerprint() -> str``: a digest of the weights and settings, which feature caches and
+  method checkpoints check.
 
 ``frame_independent`` is True when each frame is encoded on its own (image backbones): then
 the features of a reversed or shuffled clip are the cached frame features reindexed on T,
 and no video needs decoding or encoding again. A video backbone whose frames see each other
 (X-CLIP) says False.
 
-``video`` and ``pooled`` are L2-normalised, so a dot product is a cosine similarity. For
-image backbones the clip embedding is the mean over T of the frame embeddings, so it is
-blind to frame order: a reversed clip gets the same embedding.
-
-A model may describe a clip by a *set* of K embeddings (``video [B, K, D]``, e.g. the
-latents of PAXION's Knowledge Patcher); its similarity to a text is then the maximum over
-the set. ``similarity_matrix`` and ``paired_similarity`` implement both cases once.
+A *backbone* is a frozen ``VideoTextModel`` whose clip embedding is ``[B, D]``, L2-normalised;
+for image backbones it is the mean over T of the frame embeddings, so it is blind to frame
+order: a reversed clip gets the same embedding.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ import torch.nn.functional as F
 class VideoFeatures:
     frame_tokens: torch.Tensor  # [B, T, P, Dv] patch tokens (no CLS token)
     frame_pooled: torch.Tensor  # [B, T, D] per-frame embeddings in the joint space
-    video: torch.Tensor         # [B, D] clip embedding (or a set [B, K, D]), L2-normalised
+    video: torch.Tensor         # the model's clip representation, [B, D] (or a set [B, K, D]), L2-normalised
 
 
 @dataclass
@@ -49,10 +52,10 @@ class TextFeatures:
 
 
 @runtime_checkable
-class Backbone(Protocol):
+class VideoTextModel(Protocol):
     name: str
     embed_dim: int     # D
-    num_frames: int    # T the backbone expects
+    num_frames: int    # T the model expects
     image_size: int    # S
     frame_independent: bool
 
@@ -62,28 +65,22 @@ class Backbone(Protocol):
 
     def video_from_frames(self, frame_tokens: torch.Tensor, frame_pooled: torch.Tensor) -> torch.Tensor: ...
 
+    def encode_text(self, texts: list[str]) -> TextFeatures: ...
+
+    def similarity(self, video: torch.Tensor, text: torch.Tensor) -> torch.Tensor: ...
+
+    def paired_similarity(self, video: torch.Tensor, text: torch.Tensor) -> torch.Tensor: ...
+
+    def clip_vector(self, video: torch.Tensor) -> torch.Tensor: ...
+
     def fingerprint(self) -> str: ...   # digest of weights + settings (backbones.fingerprint)
 
-    def encode_text(self, texts: list[str]) -> TextFeatures: ...
+
+# A frozen backbone is a VideoTextModel (one clip embedding [B, D], cosine scoring); the
+# name says which role a function expects.
+Backbone = VideoTextModel
 
 
 def mean_over_frames(frame_pooled: torch.Tensor) -> torch.Tensor:
     """Image backbones' clip embedding: the L2-normalised mean over T of ``[B, T, D]`` (order-blind)."""
     return F.normalize(frame_pooled.mean(dim=1), dim=-1)
-
-
-def similarity_matrix(video: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
-    """Cosine similarities ``[Bv, Bt]`` of clips ``[Bv, D]`` or sets ``[Bv, K, D]`` to texts ``[Bt, D]``.
-
-    For a set, the similarity is the maximum over its K members (PAXION's max over latents).
-    """
-    if video.dim() == 2:
-        return video @ text.t()
-    return torch.einsum("bkd,td->bkt", video, text).amax(dim=1)
-
-
-def paired_similarity(video: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
-    """Similarity ``[N]`` of clip i to text i: ``video [N, D]`` or ``[N, K, D]``, ``text [N, D]``."""
-    if video.dim() == 2:
-        return (video * text).sum(-1)
-    return torch.einsum("nkd,nd->nk", video, text).amax(dim=1)

@@ -26,7 +26,8 @@ from actionkit.backbones.minilm import MINILM_DIM, MiniLMTextTower
 from actionkit.backbones.fingerprint import weights_digest
 from actionkit.backbones.protocol import TextFeatures, VideoFeatures, mean_over_frames
 from actionkit.fileio import write_json_atomic
-from actionkit.train.checkpoint import load_tensors, refuse_pickles, save_tensors
+from actionkit.checkpoint import load_tensors, refuse_pickles, save_tensors
+from actionkit.scoring import CosineScoring
 from actionkit.video.transforms import preprocess
 
 WEIGHTS_FILE = "model.safetensors"
@@ -112,7 +113,7 @@ class EfficientNetLite0Encoder(nn.Module):
         return grid.flatten(2).transpose(1, 2)              # [N, P, 1280]
 
 
-class WorldBackbone(nn.Module):
+class WorldBackbone(CosineScoring, nn.Module):
     """Implements the backbone protocol (``protocol.Backbone``); ``world`` or ``lit`` by its config."""
 
     def __init__(self, cfg: WorldBackboneConfig = WorldBackboneConfig(), text_tower: MiniLMTextTower | None = None):

@@ -17,7 +17,6 @@ import torch
 
 from actionkit.backbones.minilm import MiniLMTextTower
 from actionkit.backbones.world import WorldBackbone, WorldBackboneConfig
-from actionkit.backbones.protocol import similarity_matrix
 from actionkit.data.clips import iter_clip_batches
 from actionkit.data.manifest import ClipRecord, read_manifest
 from actionkit.train.losses import index_distinct, video_text_contrastive_loss
@@ -42,7 +41,7 @@ class WorldTrainConfig(TrainerConfig):
 def caption_recall_at_1(model: WorldBackbone, video: torch.Tensor, captions: list[str]) -> float:
     """Fraction of clips (embeddings [N, D]) whose most similar caption among the distinct ``captions`` is theirs."""
     distinct = sorted(set(captions))
-    best = similarity_matrix(video, model.project_text(model.text_tower.pooled(distinct))).argmax(dim=1)
+    best = model.similarity(video, model.project_text(model.text_tower.pooled(distinct))).argmax(dim=1)
     return sum(distinct[j] == c for j, c in zip(best.tolist(), captions)) / max(1, len(captions))
 
 

@@ -36,17 +36,31 @@ def rank_metrics(ranks: torch.Tensor, ks: tuple[int, ...] = (1, 5, 10)) -> dict[
     return out
 
 
-def topk_accuracy(scores: torch.Tensor, labels: torch.Tensor, k: int) -> float:
-    """Fraction of rows whose label is among the k best classes (pessimistic on ties)."""
+def _label_ranks(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Pessimistic rank of each row's label: ``scores [N, C]``, ``labels [N]`` class indices -> ``[N]``."""
+    if scores.dim() != 2 or labels.shape != scores.shape[:1]:
+        raise ValueError(f"need scores [N, C] and labels [N]; got scores {tuple(scores.shape)}, "
+                         f"labels {tuple(labels.shape)}")
     positives = torch.zeros_like(scores, dtype=torch.bool)
     positives[torch.arange(len(labels)), labels] = True
-    return float((positive_ranks(scores, positives) <= k).float().mean())
+    return positive_ranks(scores, positives)
 
 
-def mean_class_accuracy(predicted: torch.Tensor, labels: torch.Tensor) -> float:
-    """Mean over the classes present in ``labels`` of each class's recall (unbalanced-safe)."""
+def topk_accuracy(scores: torch.Tensor, labels: torch.Tensor, k: int) -> float:
+    """Fraction of rows whose label is among the k best classes (pessimistic on ties)."""
+    return float((_label_ranks(scores, labels) <= k).float().mean())
+
+
+def mean_class_accuracy(scores: torch.Tensor, labels: torch.Tensor) -> float:
+    """Mean over the classes present in ``labels`` of each class's recall (unbalanced-safe).
+
+    ``scores [N, C]`` (not argmax predictions), ``labels [N]``. A row is right only when its
+    label's pessimistic rank is 1, as for top-1: a label tied with another class for the best
+    score counts as wrong, so a model that gives every class the same score gets 0.0.
+    """
+    correct = (_label_ranks(scores, labels) == 1).float()
     classes = labels.unique()
-    return float(torch.stack([(predicted[labels == c] == c).float().mean() for c in classes]).mean())
+    return float(torch.stack([correct[labels == c].mean() for c in classes]).mean())
 
 
 @dataclass(frozen=True)

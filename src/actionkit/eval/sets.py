@@ -15,11 +15,26 @@ A bad row raises ``ManifestError`` naming the file, the line and the problem.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from actionkit.data.kinetics import class_lines
 from actionkit.data.manifest import ClipRecord, ManifestError, iter_json_objects
+
+
+@dataclass
+class TaskSets:
+    """What the downstream tasks need besides the clips, built by the caller (``actionkit.tasksets``:
+    from Action World records, or from the user's files)."""
+
+    class_lists: tuple[list[str] | None, ...] = (None,)   # per split file: the evaluated classes (None: every
+                                                          # label of the clips); several -> mean +- std
+    class_names: dict[str, str] = field(default_factory=dict)   # label -> text prompted (default: "_" as spaces)
+    questions: list["MCQItem"] | None = None               # multiple-choice QA items
+    counterfactuals: list["RCADItem"] | None = None        # RCAD items
+
+    def prompt(self, label: str) -> str:
+        return self.class_names.get(label, label.replace("_", " "))
 
 
 @dataclass(frozen=True)

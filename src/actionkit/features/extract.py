@@ -25,7 +25,7 @@ from actionkit.data.manifest import ClipRecord
 from actionkit.features.cache import (DTYPES, CacheSettings, empty_index, index_name, read_index,
                                       shard_name)
 from actionkit.fileio import write_json_atomic
-from actionkit.train.checkpoint import save_tensors
+from actionkit.checkpoint import save_tensors
 from actionkit.train.distributed import rank_and_world
 
 log = logging.getLogger(__name__)

@@ -8,6 +8,11 @@ Each ActionBench probe compares two cosine similarities per clip:
 
 A clip scores 1.0 when the positive similarity wins, 0.0 when it loses and
 0.5 on a tie (within ``tie_tol``). Chance is 0.5.
+
+Ties are deterministic (a frozen backbone that mean-pools frames ties every Video
+Reversal clip), so only the n_d decided clips, s of them wins, are treated as Bernoulli
+draws: the 95% interval is (n_d * wilson(s, n_d) + 0.5 * n_t) / n per bound, around the
+accuracy (s + 0.5 * n_t) / n. All ties give the point [0.5, 0.5]; no ties, plain Wilson.
 """
 
 from __future__ import annotations
@@ -65,12 +70,24 @@ def wilson_interval(successes: float, n: int, z: float = 1.959964) -> tuple[floa
 
 
 def _accuracy_block(scores: torch.Tensor) -> tuple[float, tuple[float, float], int]:
-    """Accuracy, Wilson ci95 and n for a flat [N] score tensor."""
+    """Accuracy, ci95 and n for a flat [N] tensor of 1.0 / 0.5 / 0.0 scores.
+
+    Ties (0.5) are fixed, not drawn: the Wilson interval covers only the decided clips and
+    is mixed with the ties' 0.5 by weight (see the module docstring).
+    """
     n = int(scores.numel())
     if n == 0:
         return 0.0, wilson_interval(0.0, 0), 0
-    total = float(scores.double().sum().item())
-    return total / n, wilson_interval(total, n), n
+    ties = scores == 0.5
+    wins = scores == 1.0
+    if not bool((ties | wins | (scores == 0.0)).all()):
+        raise ValueError("probe scores must be 1.0 (win), 0.5 (tie) or 0.0 (loss)")
+    n_t = int(ties.sum().item())
+    n_d = n - n_t
+    s = int(wins.sum().item())
+    lo, hi = wilson_interval(s, n_d) if n_d else (0.5, 0.5)
+    w_d, w_t = n_d / n, n_t / n
+    return (s + 0.5 * n_t) / n, (w_d * lo + 0.5 * w_t, w_d * hi + 0.5 * w_t), n
 
 
 @dataclass

@@ -10,6 +10,12 @@ of an uninterrupted run:
 - the optimizer state and the step are checkpointed (safetensors + JSON), and the learning
   rate is a pure function of the step.
 
+Parameter groups: a module may define ``optimizer_groups() -> list[dict]``, each dict with
+``params`` and optionally ``weight_decay`` and ``lr_scale`` (a multiple of the scheduled
+learning rate), e.g. no weight decay on a temperature, or 10x the learning rate on some
+layers; otherwise all trainable parameters form one group. ``after_step(step, total)`` runs
+after every optimizer step (an EMA teacher follows its student there).
+
 Files in ``out_dir``: ``metrics.jsonl`` (one row per logged step) and ``checkpoint/``
 (``module.safetensors``, ``optimizer.safetensors``, ``state.json``).
 
@@ -34,13 +40,14 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from actionkit.train.checkpoint import (check_config, load_optimizer_state, load_tensors, optimizer_state,
-                                        read_json, save_tensors, write_json_atomic)
+from actionkit.checkpoint import check_config, load_tensors, read_json, save_tensors, write_json_atomic
+from actionkit.train.optimizer_state import load_optimizer_state, optimizer_state
 from actionkit.train.distributed import all_finite, average_gradients, mean_over_ranks, rank_and_world
 
 log = logging.getLogger(__name__)
 
 StepFn = Callable[[torch.Tensor, int], dict[str, torch.Tensor]]
+AfterStepFn = Callable[[int, int], None]     # (step just taken, total steps): e.g. an EMA teacher update
 # Settings that may differ between a run and its resumption without changing the result.
 RESUMABLE_CHANGES = ("workers", "log_every", "checkpoint_every", "device")
 
@@ -69,8 +76,9 @@ def cosine_with_warmup(step: int, total: int, warmup: int) -> float:
 
 class Trainer:
     def __init__(self, module: nn.Module, step_fn: StepFn, num_items: int, cfg: TrainerConfig,
-                 out_dir: Path | str, desc: str = "train", progress: bool = True, model_config: dict | None = None):
-        self.module, self.step_fn, self.cfg = module, step_fn, cfg
+                 out_dir: Path | str, desc: str = "train", progress: bool = True, model_config: dict | None = None,
+                 after_step: AfterStepFn | None = None):
+        self.module, self.step_fn, self.cfg, self.after_step = module, step_fn, cfg, after_step
         self.model_config = model_config or {}
         self.out_dir = Path(out_dir)
         self.desc, self.progress = desc, progress
@@ -83,8 +91,18 @@ class Trainer:
         if cfg.batch_size % self.world_size:
             raise ValueError(f"batch size {cfg.batch_size} is not divisible by the {self.world_size} ranks")
         self.params = [p for p in module.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(self.params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.optimizer = torch.optim.AdamW(self._groups(module), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.device = torch.device(cfg.device)
+
+    def _groups(self, module: nn.Module) -> list[dict]:
+        """The module's own parameter groups (trainable parameters only), or one group of all of them."""
+        if not hasattr(module, "optimizer_groups"):
+            return [{"params": self.params}]
+        groups = [dict(g, params=[p for p in g["params"] if p.requires_grad]) for g in module.optimizer_groups()]
+        grouped = {id(p) for g in groups for p in g["params"]}
+        if grouped != {id(p) for p in self.params} or sum(len(g["params"]) for g in groups) != len(self.params):
+            raise ValueError(f"{type(module).__name__}.optimizer_groups() must list every trainable parameter once")
+        return [g for g in groups if g["params"]]
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -155,7 +173,7 @@ class Trainer:
             for step in range(start, self.total_steps):
                 lr = self.cfg.lr * cosine_with_warmup(step, self.total_steps, self.cfg.warmup_steps)
                 for group in self.optimizer.param_groups:
-                    group["lr"] = lr
+                    group["lr"] = lr * group.get("lr_scale", 1.0)
                 torch.manual_seed(self.cfg.seed * 1_000_003 + step)
                 with self._autocast():
                     out = self.step_fn(self.local_batch(step), step)
@@ -168,6 +186,8 @@ class Trainer:
                 if self.cfg.grad_clip > 0:
                     torch.nn.utils.clip_grad_norm_(self.params, self.cfg.grad_clip)
                 self.optimizer.step()
+                if self.after_step is not None:
+                    self.after_step(step, self.total_steps)
                 last = mean_over_ranks({k: float(v.detach()) for k, v in out.items()})
                 if lead and (step % self.cfg.log_every == 0 or step == self.total_steps - 1):
                     row = {"step": step, "epoch": step // self.steps_per_epoch, "lr": lr, **last}

@@ -1,7 +1,8 @@
-"""Checkpoints as safetensors + JSON: module weights, optimizer state, trainer state.
+"""Weights and settings on disk: safetensors for tensors, JSON for everything else.
 
-Nothing here unpickles: tensors go through safetensors, everything else through JSON.
+Nothing here unpickles (pickle-based checkpoints are refused with a conversion hint).
 Every file is written to a temp name and renamed, so a crash never leaves half a file.
+Used by backbones, methods and the trainer alike; it imports nothing of theirs.
 """
 
 from __future__ import annotations
@@ -79,27 +80,19 @@ def _norm(value):
     return list(value) if isinstance(value, tuple) else value
 
 
-def optimizer_state(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
-    """Split an optimizer's state dict into tensors (for safetensors) and JSON-able groups."""
-    state = optimizer.state_dict()
-    tensors = {f"state.{i}.{name}": (v if torch.is_tensor(v) else torch.tensor(v))
-               for i, per_param in state["state"].items() for name, v in per_param.items()}
-    return tensors, {"param_groups": state["param_groups"]}
-
-
-def load_optimizer_state(optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], meta: dict) -> None:
-    state: dict[int, dict[str, torch.Tensor]] = {}
-    for key, value in tensors.items():
-        _, i, name = key.split(".", 2)
-        state.setdefault(int(i), {})[name] = value
-    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
-
-
 def read_json(path: Path | str) -> dict:
-    return json.loads(Path(path).read_text())
+    """A JSON object from ``path``; a file that is not one is a ValueError naming the file."""
+    path = Path(path)
+    try:
+        value = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{path}: expected a JSON object, found {type(value).__name__}")
+    return value
 
 
 __all__ = [
-    "ConfigMismatch", "PickleCheckpoint", "refuse_pickles", "save_tensors", "load_tensors", "check_config", "optimizer_state",
-    "load_optimizer_state", "read_json", "write_json_atomic",
+    "ConfigMismatch", "PickleCheckpoint", "refuse_pickles", "save_tensors", "load_tensors", "check_config",
+    "read_json", "write_json_atomic",
 ]

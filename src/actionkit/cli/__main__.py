@@ -1,0 +1,5 @@
+import sys
+
+from actionkit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,95 @@
+"""``compare``: several models through the three probes and every downstream task that fits the
+data, on the same clips, in one run. Each model's clip representations (and those of the
+reversed clips) are computed once and read by every probe and task.
+
+``compare.json``::
+
+    {"split": ..., "n_clips": ..., "skipped": ..., "wall_seconds": ...,
+     "models": {NAME: {"probes": {"action_antonym": {"accuracy", "ci95", "n", "per_verb"},
+                                  "video_reversal": ..., "object_replacement": ...},
+                       "tasks": {TASK: {METRIC: value}}}},
+     "skipped_tasks": {TASK: reason}}
+
+The frozen backbone is the model named ``backbone``. Later keys (families, controls) are
+added beside these; these are never renamed. ``compare.md`` holds the tables, and
+``compare_probes.png`` the probe bars.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from pathlib import Path
+
+import torch
+
+from actionkit.backbones.protocol import VideoTextModel
+from actionkit.data.clips import ReadOptions
+from actionkit.data.manifest import ClipRecord
+from actionkit.eval.run import TASKS, evaluate
+from actionkit.eval.sets import TaskSets
+from actionkit.eval.tasks import SHOTS
+from actionkit.features.clip_features import ClipFeatures
+from actionkit.features.embeddings import embed_clips
+from actionkit.probes.actionbench import score_actionbench
+from actionkit.report import (downstream_table_markdown, probe_bar_chart, probe_table_markdown, write_json_atomic,
+                              write_text_atomic)
+
+log = logging.getLogger(__name__)
+
+
+def fitting_tasks(records: list[ClipRecord], sets: TaskSets, shots: tuple[int, ...] = SHOTS
+                  ) -> tuple[tuple[str, ...], tuple[int, ...], dict[str, str]]:
+    """(the tasks the data supports, the few-shot K values it supports, {skipped task: reason})."""
+    skipped: dict[str, str] = {}
+    per_class = sorted(Counter(r.verb for r in records).values(), reverse=True)
+    if len(per_class) < 2:
+        for task in ("zeroshot", "fewshot", "video2action"):
+            skipped[task] = f"needs at least 2 classes, the clips have {len(per_class)}"
+    fitting_shots = tuple(k for k in shots if sum(n > k for n in per_class) >= 2)
+    if "fewshot" not in skipped and not fitting_shots:
+        skipped["fewshot"] = f"no K of {list(shots)} has 2 classes with more than K clips"
+    if sets.questions is None:
+        skipped["mcqa"] = "no questions (--questions FILE outside the Action World)"
+    if sets.counterfactuals is None:
+        skipped["rcad"] = "no counterfactual sets (--counterfactuals FILE outside the Action World)"
+    return tuple(t for t in TASKS if t not in skipped), fitting_shots, skipped
+
+
+@torch.no_grad()
+def compare_models(models: dict[str, VideoTextModel], records: list[ClipRecord], root: Path | str, sets: TaskSets,
+                   features: ClipFeatures | None = None, shots: tuple[int, ...] = SHOTS,
+                   fewshot_seeds: tuple[int, ...] = (0, 1, 2), workers: int = 2, progress: bool = True,
+                   device: str | torch.device = "cpu", read: ReadOptions = ReadOptions()) -> dict:
+    """The ``compare.json`` dict (without wall time) for ``models`` on ``records``."""
+    tasks, shots, skipped_tasks = fitting_tasks(records, sets, shots)
+    out: dict = {"models": {}, "skipped_tasks": skipped_tasks}
+    for name, model in models.items():
+        log.info("compare: %s", name)
+        embedded = embed_clips(model, records, root, features, with_reversed=True, workers=workers,
+                               progress=progress, device=device, read=read)
+        if not len(embedded):
+            raise RuntimeError(f"{name}: none of the {len(records)} clips could be embedded "
+                               f"(first: {embedded.skipped[0].reason if embedded.skipped else 'no clips'})")
+        probes = score_actionbench(model, embedded).to_dict()
+        result = evaluate(model, records, root, tasks, sets, features, progress=progress, workers=workers,
+                          device=device, read=read, shots=shots, fewshot_seeds=fewshot_seeds, embedded=embedded)
+        out["models"][name] = {"probes": probes, "tasks": result.metrics}
+        out.update(n_clips=len(embedded), skipped=len(result.skipped))
+    return out
+
+
+def write_compare(out_dir: Path | str, result: dict) -> None:
+    """``compare.json``, ``compare.md`` and ``compare_probes.png`` into ``out_dir``."""
+    out_dir = Path(out_dir)
+    write_json_atomic(out_dir / "compare.json", result)
+    probes = {name: m["probes"] for name, m in result["models"].items()}
+    lines = [f"# Comparison on split {result.get('split', '?')} ({result['n_clips']} clips, "
+             f"{result['skipped']} skipped)", "", "## ActionBench probes (chance 0.50)", "",
+             probe_table_markdown(probes), "## Downstream tasks", "",
+             downstream_table_markdown({name: m["tasks"] for name, m in result["models"].items()})]
+    if result["skipped_tasks"]:
+        lines += ["", "Tasks left out:"] + [f"- {t}: {why}" for t, why in result["skipped_tasks"].items()]
+    write_text_atomic(out_dir / "compare.md", "\n".join(lines) + "\n")
+    probe_bar_chart(probes, out_dir / "compare_probes.png")
+

@@ -1,0 +1,132 @@
+"""The one shape of a method: trainable heads on a frozen base model, one wrapper around them.
+
+A method (``Method``, one line of ``actionkit.methods.METHODS``) is
+
+- ``config``: a dataclass of its options (defaults that run; every field is a CLI flag of
+  ``actionkit train NAME`` and a key of ``--config FILE`` / ``--set key=value``);
+- ``build(base, cfg) -> MethodHeads``: its trainable modules, sized for ``base``;
+- ``prepare(base, heads, data, cfg, device) -> TrainingPlan``: what it computes once before
+  training (text tables, frozen outputs) and its training step over cached frame features;
+- ``after_step(heads, step, total)`` (optional): runs after every optimizer step (EMA teachers);
+- ``wrap(base, heads) -> VideoTextModel``: the model it gives, ``MethodModel`` unless it says
+  otherwise.
+
+``base`` is any ``VideoTextModel``: a frozen backbone, or another method's model (the Knowledge
+Fuser sits on a patched model). Training (``methods.training.train_method``), the checkpoint
+format and ``load_model`` (``methods.checkpoint``) are shared by every method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from actionkit.backbones.fingerprint import weights_digest
+from actionkit.backbones.protocol import TextFeatures, VideoFeatures, VideoTextModel
+from actionkit.features.clip_features import ClipFeatures
+from actionkit.train.trainer import StepFn, TrainerConfig
+
+
+class MethodHeads(nn.Module):
+    """A method's trainable part, and how its model turns base features into its own.
+
+    Subclasses mix in a scoring (``scoring.CosineScoring`` or ``scoring.MaxOverSetScoring``,
+    or their own ``similarity`` / ``paired_similarity`` / ``clip_vector``), set ``embed_dim``,
+    and implement ``video``; ``text`` defaults to the base model's text embedding.
+    """
+
+    embed_dim: int
+
+    def video(self, base: VideoTextModel, frame_tokens: torch.Tensor, frame_pooled: torch.Tensor) -> torch.Tensor:
+        """The backbone's frame features ``[B, T, P, Dv]``, ``[B, T, D]`` -> this model's clip representation."""
+        raise NotImplementedError
+
+    def text(self, base: VideoTextModel, text: TextFeatures) -> torch.Tensor:
+        """The base model's text features -> this model's text embedding ``[B, D]`` (default: the base's)."""
+        return text.pooled
+
+
+def temperature_without_decay(heads: nn.Module) -> list[dict]:
+    """``optimizer_groups`` that exempt a learnable temperature (``logit_scale``) from weight decay."""
+    rest = [p for name, p in heads.named_parameters() if name != "logit_scale"]
+    return [{"params": rest}, {"params": [heads.logit_scale], "weight_decay": 0.0}]
+
+
+@dataclass
+class TrainingPlan:
+    """What ``Method.prepare`` hands the trainer."""
+
+    step: StepFn                    # (batch of item indices [B], step) -> {"loss": ..., other terms}
+    num_items: int                  # items the batches index (clips, after the method's own filtering)
+    summary: dict = field(default_factory=dict)   # what the method reports of its data (e.g. clips dropped)
+
+
+def backbone_of(model: VideoTextModel) -> VideoTextModel:
+    """The frozen backbone at the bottom of a stack of methods (the model itself for a backbone)."""
+    while isinstance(model, MethodModel):
+        model = model.base
+    return model
+
+
+class MethodModel:
+    """A frozen base model + a method's heads, answering ``VideoTextModel``: the one wrapper."""
+
+    def __init__(self, base: VideoTextModel, heads: MethodHeads, name: str, method: str):
+        self.base, self.heads, self.name, self.method = base, heads.eval(), name, method
+        self.embed_dim = heads.embed_dim
+        self.num_frames, self.image_size = base.num_frames, base.image_size
+        self.frame_independent = base.frame_independent
+
+    @property
+    def backbone(self) -> VideoTextModel:
+        return backbone_of(self)
+
+    def preprocess(self, frames: torch.Tensor) -> torch.Tensor:
+        return self.base.preprocess(frames)
+
+    def encode_video(self, pixels: torch.Tensor) -> VideoFeatures:
+        f = self.backbone.encode_video(pixels)
+        return VideoFeatures(f.frame_tokens, f.frame_pooled, self.video_from_frames(f.frame_tokens, f.frame_pooled))
+
+    def video_from_frames(self, frame_tokens: torch.Tensor, frame_pooled: torch.Tensor) -> torch.Tensor:
+        return self.heads.video(self.base, frame_tokens.float(), frame_pooled.float())
+
+    def encode_text(self, texts: list[str]) -> TextFeatures:
+        t = self.base.encode_text(texts)
+        return TextFeatures(t.tokens, t.mask, self.heads.text(self.base, t))
+
+    def similarity(self, video: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+        return self.heads.similarity(video, text)
+
+    def paired_similarity(self, video: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+        return self.heads.paired_similarity(video, text)
+
+    def clip_vector(self, video: torch.Tensor) -> torch.Tensor:
+        return self.heads.clip_vector(video)
+
+    def fingerprint(self) -> str:
+        return weights_digest(self.heads.state_dict(), {"method": self.method, "base": self.base.fingerprint()})
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str                     # the key in METHODS: `actionkit train NAME`
+    model_name: str               # what reports call its model ("patched")
+    description: str              # one line for --help, citing the paper
+    config: type                  # its options, a dataclass
+    build: Callable[[VideoTextModel, Any], MethodHeads]
+    prepare: Callable[[VideoTextModel, MethodHeads, ClipFeatures, Any, torch.device], TrainingPlan]
+    train_defaults: TrainerConfig = field(default_factory=TrainerConfig)
+    base_method: str | None = None   # the method whose model it trains on (None: a frozen backbone)
+    after_step: Callable[[MethodHeads, int, int], None] | None = None
+    wrap: Callable[[VideoTextModel, MethodHeads, "Method"], VideoTextModel] | None = None   # None: MethodModel
+
+    def model(self, base: VideoTextModel, heads: MethodHeads) -> VideoTextModel:
+        """The model this method gives on ``base`` with trained ``heads``."""
+        if self.wrap is not None:
+            return self.wrap(base, heads, self)
+        return MethodModel(base, heads, self.model_name, self.name)

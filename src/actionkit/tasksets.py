@@ -1,0 +1,42 @@
+"""Which downstream sets a run uses: built from Action World records, or read from the user's files.
+
+The one place that tells the two apart, so ``eval`` knows no dataset and ``world`` no user
+file. A user file always wins over the built set of the same task.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from actionkit.data.manifest import ClipRecord
+from actionkit.eval.sets import TaskSets, read_class_list, read_counterfactuals, read_mcqa
+from actionkit.world import downstream as world
+
+
+@dataclass
+class TaskFiles:
+    """The user's files for the downstream tasks (none needed on the Action World)."""
+
+    classes: tuple[Path | str, ...] = ()       # class lists (split files) for zeroshot / fewshot / video2action
+    questions: Path | str | None = None        # multiple-choice JSONL
+    counterfactuals: Path | str | None = None  # RCAD JSONL
+    seed: int = 0                              # of the Action World's question building
+
+
+def task_sets(records: list[ClipRecord], files: TaskFiles = TaskFiles(), tasks: tuple[str, ...] = ()) -> TaskSets:
+    """The sets for ``tasks`` on ``records``: the user's files where given, the Action World's built
+    sets where the records are Action World clips, nothing otherwise (``eval`` then says what is missing)."""
+    counts = Counter(r.verb for r in records)
+    on_world = world.is_world(records)
+    class_lists = tuple(read_class_list(f, set(counts), counts) for f in files.classes) or (None,)
+    questions = counterfactuals = None
+    if "mcqa" in tasks:
+        questions = read_mcqa(files.questions) if files.questions else (
+            world.mcqa_items(records, files.seed) if on_world else None)
+    if "rcad" in tasks:
+        counterfactuals = read_counterfactuals(files.counterfactuals) if files.counterfactuals else (
+            world.rcad_items(records) if on_world else None)
+    names = {verb: world.class_name(verb) for verb in counts} if on_world else {}
+    return TaskSets(class_lists, names, questions, counterfactuals)
