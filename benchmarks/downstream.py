@@ -80,7 +80,7 @@ def main() -> None:
         fuser = METHODS["paxion_fuser"]
         train_method(fuser, patched, base_reference(model=run / "patcher"), train_features, run / "fuser",
                      FuserConfig(), trainer(fuser.train_defaults, epochs=args.fuser_epochs, lr=1e-3), resume=True)
-    fused = load_model(run / "fuser", backbone=backbone)
+    fused = load_model(run / "fuser", base=patched)   # older fuser folders do not record their patcher
 
     sets = task_sets(test, TaskFiles(), TASKS)
     results: dict[str, dict[str, dict[str, float]]] = {}

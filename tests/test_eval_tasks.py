@@ -102,6 +102,15 @@ def test_evaluate_runs_every_task_on_the_world(tiny_world, tiny_backbone, world_
     assert result.metrics["rcad"]["candidates"] == 20 and result.metrics["zeroshot"]["classes"] == 20
     assert result.metrics["mcqa"]["n"] == 120 and result.metrics["zeroshot"]["n"] == 60
 
+    # A clip without features is skipped once, not embedded again for the questions that name it.
+    from actionkit.features.clip_features import ClipFeatures
+
+    partial = ClipFeatures.extract(tiny_backbone, world_records[1:], tiny_world, workers=0, progress=False)
+    some = evaluate(tiny_backbone, world_records, tiny_world, ("retrieval", "mcqa", "rcad"), sets, features=partial,
+                    workers=0, progress=False)
+    assert [s.id for s in some.skipped] == [world_records[0].id] and some.n_clips == 59
+    assert some.metrics["mcqa"]["n"] == 118 and some.metrics["rcad"]["n"] == 59
+
     # Through the same code path: a clip that is its caption's text embedding retrieves perfectly,
     # a model that ties everything gets the worst score on every ranking task.
     model = HashText()

@@ -108,9 +108,12 @@ def test_method_contract(name, with_toy, train_features, tmp_path):
     pixels = torch.randn(3, backbone.num_frames, 3, 64, 64)
     with torch.no_grad():
         f = model.encode_video(pixels)
-        video = model.video_from_frames(f.frame_tokens, f.frame_pooled)
+        video = model.video_from_frames(f.frame_tokens.half(), f.frame_pooled.half())   # as from an fp16 cache
         text = model.encode_text(["a red star moving left", "a blue cube growing"]).pooled
-    assert torch.allclose(video, f.video, atol=1e-6)                    # cached features == videos
+        flipped = model.video_from_frames(f.frame_tokens.flip(1), f.frame_pooled.flip(1))
+        reversed_ = model.encode_video(pixels.flip(1)).video
+    assert torch.allclose(video, f.video, atol=2e-2)                    # cached features ~ videos
+    assert model.frame_independent and torch.allclose(flipped, reversed_, atol=1e-5)   # reversal from the cache
     sims = model.similarity(video, text)
     assert sims.shape == (3, 2)
     assert torch.allclose(model.paired_similarity(video[:2], text), sims.diagonal()[:2], atol=1e-6)
@@ -118,18 +121,22 @@ def test_method_contract(name, with_toy, train_features, tmp_path):
     assert clip.shape == (3, model.embed_dim) and torch.allclose(clip.norm(dim=-1), torch.ones(3), atol=1e-5)
     again = load_model(tmp_path / name, backbone=backbone)
     with torch.no_grad():
-        assert torch.equal(again.video_from_frames(f.frame_tokens, f.frame_pooled), video)
-    assert again.fingerprint() == model.fingerprint()
+        assert torch.equal(again.video_from_frames(f.frame_tokens.half(), f.frame_pooled.half()), video)
+        assert again.fingerprint() == model.fingerprint()
+        next(again.heads.parameters()).add_(1.0)                         # other weights, other fingerprint
+    assert again.fingerprint() != model.fingerprint()
 
 
 # -- the toy method from the command line -------------------------------------------------------
 def test_a_method_registered_in_one_line_runs_every_command(with_toy, tiny_world, tiny_backbone, tmp_path, capsys):
     tiny_backbone.save(tmp_path / "bb")
     common = ["--data", str(tiny_world), "--weights", str(tmp_path / "bb"), "--workers", "0", "--no-progress"]
-    assert main(["train", "toy", *common, "--out", str(tmp_path / "toy"), "--temperature", "0.2",
-                 "--set", "epochs=2"]) == 0
+    assert main(["train", "toy", *common, "--out", str(tmp_path / "toy"), "--temperature", "0.3",
+                 "--set", "epochs=2", "--set", "temperature=0.2", "lr=0.01"]) == 0
     saved = json.loads((tmp_path / "toy" / "method.json").read_text())
-    assert saved["config"] == {"temperature": 0.2} and saved["train"]["epochs"] == 2
+    assert saved["config"] == {"temperature": 0.2}                     # --set wins over the flag
+    assert saved["train"]["epochs"] == 2 and saved["train"]["lr"] == 0.01
+    assert saved["base"]["weights_relative"] == "../bb"
     assert main(["probe", *common, "--model", str(tmp_path / "toy"), "--out", str(tmp_path / "probe.json")]) == 0
     assert list(json.loads((tmp_path / "probe.json").read_text())["models"]) == ["toy"]
     assert main(["eval", *common, "--model", str(tmp_path / "toy"), "--task", "zeroshot,retrieval,rcad",
@@ -161,3 +168,21 @@ def test_train_errors_are_one_line(with_toy, tiny_world, tiny_backbone, tmp_path
     assert "--set dim: cannot read 'x'" in capsys.readouterr().err
     assert main(["train", "paxion", "--data", str(tiny_world), *common, "--set", "vac=both"]) == 2
     assert "vac must be one of in_vtc, separate" in capsys.readouterr().err
+
+
+def test_compare_keeps_the_tasks_the_clips_support():
+    from actionkit.compare import fitting_tasks
+    from actionkit.eval.sets import TaskSets
+
+    clips = [ClipRecordLike(v) for v in ["a"] * 5 + ["b"] * 3 + ["c"] * 9]
+    tasks, shots, skipped = fitting_tasks(clips, TaskSets(), (2, 4, 8))
+    assert shots == (2, 4) and set(skipped) == {"mcqa", "rcad"} and "fewshot" in tasks   # K=8: only c has 9
+    tasks, shots, skipped = fitting_tasks(clips, TaskSets(class_lists=(["a", "c"], ["a", "b"])), (2, 4, 8))
+    assert shots == (2,)                                                  # in the second list only a has > 4
+    tasks, shots, skipped = fitting_tasks(clips, TaskSets(class_lists=(["c"],)), (2,))
+    assert {"zeroshot", "fewshot", "video2action"} <= set(skipped) and tasks == ("retrieval",)
+
+
+@dataclasses.dataclass
+class ClipRecordLike:
+    verb: str

@@ -91,6 +91,10 @@ def test_older_patcher_folders_still_load(patched, tmp_path):
     with torch.no_grad():
         assert torch.equal(loaded.encode_video(pixels).video, patched.encode_video(pixels).video)
     assert loaded.method == "paxion"
+    meta = json.loads((tmp_path / "patcher.json").read_text())
+    from actionkit.methods.paxion.legacy import read_legacy
+
+    assert read_legacy(tmp_path)["config"]["vac"] == "separate" and meta["train"]["objectives"] == ["vtc", "atm"]
 
 
 def test_checkpoint_that_does_not_fit_names_the_tensors(patched, tmp_path):

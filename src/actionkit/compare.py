@@ -38,15 +38,20 @@ from actionkit.report import (downstream_table_markdown, probe_bar_chart, probe_
 log = logging.getLogger(__name__)
 
 
-def fitting_tasks(records: list[ClipRecord], sets: TaskSets, shots: tuple[int, ...] = SHOTS
+def fitting_tasks(clips: list[ClipRecord], sets: TaskSets, shots: tuple[int, ...] = SHOTS
                   ) -> tuple[tuple[str, ...], tuple[int, ...], dict[str, str]]:
-    """(the tasks the data supports, the few-shot K values it supports, {skipped task: reason})."""
+    """(the tasks these clips support, the few-shot K values they support, {skipped task: reason}).
+
+    Recognition needs 2 classes in every class list; K-shot needs, in every list, 2 classes
+    with more than K clips (K support + at least one query)."""
     skipped: dict[str, str] = {}
-    per_class = sorted(Counter(r.verb for r in records).values(), reverse=True)
-    if len(per_class) < 2:
+    counts = Counter(r.verb for r in clips)
+    per_list = [[counts[c] for c in (classes if classes is not None else counts)] for classes in sets.class_lists]
+    fewest = min(sum(n > 0 for n in per_class) for per_class in per_list)
+    if fewest < 2:
         for task in ("zeroshot", "fewshot", "video2action"):
-            skipped[task] = f"needs at least 2 classes, the clips have {len(per_class)}"
-    fitting_shots = tuple(k for k in shots if sum(n > k for n in per_class) >= 2)
+            skipped[task] = f"needs at least 2 classes with clips, a class list has {fewest}"
+    fitting_shots = tuple(k for k in shots if all(sum(n > k for n in per_class) >= 2 for per_class in per_list))
     if "fewshot" not in skipped and not fitting_shots:
         skipped["fewshot"] = f"no K of {list(shots)} has 2 classes with more than K clips"
     if sets.questions is None:
@@ -62,8 +67,8 @@ def compare_models(models: dict[str, VideoTextModel], records: list[ClipRecord],
                    fewshot_seeds: tuple[int, ...] = (0, 1, 2), workers: int = 2, progress: bool = True,
                    device: str | torch.device = "cpu", read: ReadOptions = ReadOptions()) -> dict:
     """The ``compare.json`` dict (without wall time) for ``models`` on ``records``."""
-    tasks, shots, skipped_tasks = fitting_tasks(records, sets, shots)
-    out: dict = {"models": {}, "skipped_tasks": skipped_tasks}
+    out: dict = {"models": {}}
+    tasks: tuple[str, ...] | None = None
     for name, model in models.items():
         log.info("compare: %s", name)
         embedded = embed_clips(model, records, root, features, with_reversed=True, workers=workers,
@@ -71,6 +76,8 @@ def compare_models(models: dict[str, VideoTextModel], records: list[ClipRecord],
         if not len(embedded):
             raise RuntimeError(f"{name}: none of the {len(records)} clips could be embedded "
                                f"(first: {embedded.skipped[0].reason if embedded.skipped else 'no clips'})")
+        if tasks is None:       # decided on the clips that could be read (the same for every model)
+            tasks, shots, out["skipped_tasks"] = fitting_tasks(embedded.records, sets, shots)
         probes = score_actionbench(model, embedded).to_dict()
         result = evaluate(model, records, root, tasks, sets, features, progress=progress, workers=workers,
                           device=device, read=read, shots=shots, fewshot_seeds=fewshot_seeds, embedded=embedded)

@@ -95,6 +95,17 @@ def load_backbone_from(args: argparse.Namespace, data_folder: Path, device: str)
     return load_backbone(name, weights, device=device), base_reference(name, weights)
 
 
+def stand_in_backbone(args: argparse.Namespace, folder: str | Path, data_folder: Path,
+                      device: str) -> VideoTextModel | None:
+    """The backbone to load a method folder on: None (the one its method.json records) unless
+    --backbone / --weights name one, or the folder is of the older format that records none."""
+    from actionkit.methods.checkpoint import METHOD_FILE
+
+    if not (args.backbone or args.weights) and (Path(folder) / METHOD_FILE).is_file():
+        return None
+    return load_backbone_from(args, data_folder, device)[0]
+
+
 def load_models(args: argparse.Namespace, data_folder: Path, device: str
                 ) -> tuple[VideoTextModel, VideoTextModel, str]:
     """(backbone, model to score, its name) from --backbone/--weights and --model (or --patcher/--fuser).
@@ -102,7 +113,6 @@ def load_models(args: argparse.Namespace, data_folder: Path, device: str
     A --model folder loads the base it records, unless --backbone or --weights name another.
     """
     from actionkit.methods import backbone_of, load_model
-    from actionkit.methods.checkpoint import METHOD_FILE
 
     folder = args.model or args.patcher
     if args.model and args.patcher:
@@ -110,8 +120,7 @@ def load_models(args: argparse.Namespace, data_folder: Path, device: str
     if not folder and not args.fuser:
         backbone, _ = load_backbone_from(args, data_folder, device)
         return backbone, backbone, backbone.name
-    own_base = not (args.backbone or args.weights) and (Path(folder or args.fuser) / METHOD_FILE).is_file()
-    given = None if own_base else load_backbone_from(args, data_folder, device)[0]
+    given = stand_in_backbone(args, folder or args.fuser, data_folder, device)
     model = load_model(folder, device, backbone=given, allow_other_base=args.allow_other_base) if folder else None
     if args.fuser:
         model = load_model(args.fuser, device, backbone=given, base=model, allow_other_base=args.allow_other_base)

@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 
 from actionkit.cli.common import (HELP, backbone_options, cached_features, common_options, data_options,
-                                  load_backbone_from, manifest_and_root, read_options, read_split, reading_options)
+                                  load_backbone_from, manifest_and_root, read_options, read_split, reading_options,
+                                  stand_in_backbone)
 from actionkit.cli.evaluate import task_options
 
 
@@ -22,20 +23,24 @@ def _named(specs: list[str]) -> list[tuple[str | None, str]]:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from actionkit.compare import compare_models, write_compare
-    from actionkit.methods import load_model
+    from actionkit.methods import backbone_of, load_model
     from actionkit.report import downstream_table_markdown, probe_table_markdown
     from actionkit.tasksets import TaskFiles, task_sets
     from actionkit.eval.run import TASKS
 
     manifest, root = manifest_and_root(args.data, args.videos)
-    backbone, _ = load_backbone_from(args, manifest.parent, args.device)
-    models = {"backbone": backbone}
-    for name, folder in _named(args.model or []):
+    named = _named(args.model or [])
+    backbone = stand_in_backbone(args, named[0][1], manifest.parent, args.device) if named else \
+        load_backbone_from(args, manifest.parent, args.device)[0]
+    models = {}
+    for name, folder in named:        # every model on one backbone: the first model's unless one is named
         model = load_model(folder, args.device, backbone=backbone, allow_other_base=args.allow_other_base)
+        backbone = backbone or backbone_of(model)
         name = name or model.name
-        if name in models:
+        if name in models or name == "backbone":
             raise ValueError(f"--model {folder}: the name {name!r} is taken; write NAME={folder}")
         models[name] = model
+    models = {"backbone": backbone, **models}
     records = read_split(manifest, args.split)
     files = TaskFiles(tuple(args.classes or ()), args.questions, args.counterfactuals, args.seed)
     sets = task_sets(records, files, TASKS)

@@ -7,7 +7,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from actionkit.cli.common import (HELP, backbone_options, common_options, data_options, default_weights,
+from actionkit.cli.common import (HELP, backbone_options, common_options, data_options, load_backbone_from,
                                   manifest_and_root, read_options, reading_options)
 
 
@@ -56,15 +56,13 @@ def cmd_bench_build(args: argparse.Namespace) -> int:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from actionkit.backbones.load import load_backbone
     from actionkit.data.manifest import read_manifest
     from actionkit.features.extract import ExtractConfig, extract_features
     from actionkit.train.distributed import init_from_env, rank_and_world
 
     device = init_from_env(args.device)
     manifest, root = manifest_and_root(args.data, args.videos)
-    name = args.backbone or "world"
-    backbone = load_backbone(name, args.weights or default_weights(name, manifest.parent), device=device)
+    backbone, _ = load_backbone_from(args, manifest.parent, device)
     records = read_manifest(manifest, split=None if args.split == "all" else args.split)
     cfg = ExtractConfig(dtype=args.dtype, batch_size=args.batch_size, workers=args.workers,
                         shard_size=args.shard_size, device=device, compile=args.compile, read=read_options(args),

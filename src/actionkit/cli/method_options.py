@@ -49,7 +49,8 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type, defaults: Any, 
 
 def add_method_flags(parser: argparse.ArgumentParser, method: Method) -> None:
     parser.add_argument("--config", help="JSON file of option names and values (method and training)")
-    parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="override any option")
+    parser.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
+                        help="override any option (repeatable)")
     add_config_flags(parser, TrainerConfig, method.train_defaults, TRAIN, "training (defaults of this method)")
     add_config_flags(parser, method.config, method.config(), METHOD, f"{method.name} options")
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from actionkit.cli.common import (HELP, backbone_options, common_options, data_options, load_backbone_from,
-                                  manifest_and_root, read_options, read_split, reading_options)
+                                  manifest_and_root, read_options, read_split, reading_options, stand_in_backbone)
 from actionkit.cli.method_options import add_method_flags, configs_from_args
 
 
@@ -24,7 +23,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     manifest, root = manifest_and_root(args.data, args.videos)
     records = read_split(manifest, "train")          # exactly the manifest --data names, never another
     if args.base:
-        given = load_backbone_from(args, manifest.parent, device)[0] if (args.backbone or args.weights) else None
+        given = stand_in_backbone(args, args.base, manifest.parent, device)
         base = load_model(args.base, device, backbone=given, allow_other_base=args.allow_other_base)
         base_ref = base_reference(model=args.base)
     else:

@@ -105,9 +105,9 @@ def evaluate(model: VideoTextModel, records: list[ClipRecord], root: Path | str,
 
     given = {"mcqa": sets.questions if "mcqa" in tasks else None,
              "rcad": sets.counterfactuals if "rcad" in tasks else None}
-    have = {r.id for r in clips.records}
+    asked = {r.id for r in records} | {r.id for r in clips.records}   # embedded or already skipped
     new = list({it.record.id: it.record for items in given.values() if items for it in items
-                if it.record.id not in have}.values())
+                if it.record.id not in asked}.values())
     pool, skipped = clips, list(clips.skipped)
     if new:
         more = embed(new)

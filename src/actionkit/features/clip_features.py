@@ -94,11 +94,3 @@ class ClipFeatures:
         for i in range(0, len(self), batch_size):
             rows = torch.arange(i, min(i + batch_size, len(self)))
             yield rows, self.frame_tokens[rows].to(device).float(), self.frame_pooled[rows].to(device).float()
-
-    @torch.no_grad()
-    def videos(self, model: Backbone, batch_size: int = 256, device: str | torch.device = "cpu") -> torch.Tensor:
-        """``model``'s clip embeddings ``[N, (K,) D]`` from these features (on the CPU)."""
-        if not len(self):
-            raise RuntimeError(f"none of the {len(self.skipped)} clips asked for has features "
-                               f"(first: {self.skipped[0].reason if self.skipped else 'no clips'})")
-        return torch.cat([model.video_from_frames(t, p).float().cpu() for _, t, p in self.batches(batch_size, device)])

@@ -65,6 +65,28 @@ class TrainingPlan:
     summary: dict = field(default_factory=dict)   # what the method reports of its data (e.g. clips dropped)
 
 
+def device_of(model: VideoTextModel) -> torch.device:
+    """Where a model computes: the device of its backbone's parameters (the CPU if it has none)."""
+    backbone = backbone_of(model)
+    module = backbone if isinstance(backbone, nn.Module) else getattr(backbone, "model", None)
+    if isinstance(module, nn.Module):
+        for p in module.parameters():
+            return p.device
+    return torch.device("cpu")
+
+
+@torch.no_grad()
+def probe_shapes(base: VideoTextModel) -> tuple[torch.Size, torch.Size, torch.Size]:
+    """Shapes of what ``base`` gives for one dummy clip and text, for sizing heads: (frame tokens
+    ``[1, T, P, Dv]``, its clip representation ``[1, ...]``, text tokens ``[1, L, Dt]``). The
+    global RNG is left as it was, so heads built after it initialise the same whatever the base."""
+    with torch.random.fork_rng(devices=[]):
+        dummy = torch.zeros(1, base.num_frames, 3, base.image_size, base.image_size, device=device_of(base))
+        video = base.encode_video(dummy)
+        text = base.encode_text(["a"])
+    return video.frame_tokens.shape, video.video.shape, text.tokens.shape
+
+
 def backbone_of(model: VideoTextModel) -> VideoTextModel:
     """The frozen backbone at the bottom of a stack of methods (the model itself for a backbone)."""
     while isinstance(model, MethodModel):

@@ -16,6 +16,7 @@ override), and puts the heads on the base's device. Folders of the older PAXION 
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ import torch
 from actionkit.backbones.protocol import VideoTextModel
 from actionkit.checkpoint import ConfigMismatch, load_tensors, read_json, refuse_pickles, save_tensors
 from actionkit.fileio import write_json_atomic
-from actionkit.methods.base import Method, MethodHeads
+from actionkit.methods.base import Method, MethodHeads, device_of
 from actionkit.methods.config import config_from_dict
 from actionkit.train.trainer import TrainerConfig
 
@@ -51,6 +52,10 @@ def save_method(directory: Path | str, method: Method, cfg: Any, heads: MethodHe
     """Write ``heads.safetensors``, then ``method.json`` (last: a folder counts once it has both)."""
     directory = Path(directory)
     save_tensors(directory / HEADS_FILE, heads.state_dict())
+    base_ref = dict(base_ref)
+    for key in ("weights", "model"):            # also relative to the folder: a moved run folder still loads
+        if base_ref.get(key):
+            base_ref[f"{key}_relative"] = os.path.relpath(Path(base_ref[key]).resolve(), directory.resolve())
     write_json_atomic(directory / METHOD_FILE, {
         "format": FORMAT, "method": method.name, "config": asdict(cfg), "base": base_ref,
         "base_fingerprint": base_fingerprint, "train": asdict(train), "summary": summary})
@@ -100,7 +105,7 @@ def load_model(path: Path | str, device: str | torch.device = "cpu", *, backbone
     heads = method.build(base, cfg)
     _load_heads(heads, load_tensors(weights), weights)
     heads.requires_grad_(False)
-    return method.model(base, heads.to(_device_of(base, device)))
+    return method.model(base, heads.to(device_of(base)))
 
 
 def _load_base(ref: dict | None, where: Path, device, backbone: VideoTextModel | None,
@@ -111,12 +116,21 @@ def _load_base(ref: dict | None, where: Path, device, backbone: VideoTextModel |
         raise ValueError(f"{where} does not record the model it was trained on; give it (e.g. --patcher DIR for an "
                          "older fuser folder)")
     if "model" in ref:
-        return load_model(ref["model"], device, backbone=backbone, allow_other_base=allow_other_base)
+        return load_model(_path(ref, "model", where), device, backbone=backbone, allow_other_base=allow_other_base)
     if backbone is not None:
         return backbone
     if ref.get("backbone") is None:
         raise ValueError(f"{where} does not record its backbone; give --backbone (and --weights)")
-    return load_backbone(ref["backbone"], ref.get("weights"), device=device)
+    return load_backbone(ref["backbone"], _path(ref, "weights", where), device=device)
+
+
+def _path(ref: dict, key: str, where: Path) -> Path | None:
+    """A recorded path: relative to the method folder if it is there (the run folder moved), else as recorded."""
+    if ref.get(f"{key}_relative"):
+        moved = where.parent / ref[f"{key}_relative"]
+        if moved.exists():
+            return moved
+    return None if ref.get(key) is None else Path(ref[key])
 
 
 def _check_base(expected: str | None, base: VideoTextModel, where: Path, allow_other_base: bool) -> None:
@@ -146,10 +160,3 @@ def _load_heads(heads: MethodHeads, tensors: dict[str, torch.Tensor], where: Pat
     heads.load_state_dict(tensors)
 
 
-def _device_of(base: VideoTextModel, default) -> torch.device:
-    """Where the base computes: its parameters' device (heads go there too)."""
-    module = getattr(base, "heads", None) or getattr(base, "model", None) or base
-    if isinstance(module, torch.nn.Module):
-        for p in module.parameters():
-            return p.device
-    return torch.device(getattr(base, "device", default))

@@ -22,7 +22,8 @@ from torch import nn
 from actionkit.backbones.protocol import VideoTextModel
 from actionkit.features.clip_features import ClipFeatures
 from actionkit.features.text_table import TextTable
-from actionkit.methods.base import Method, MethodHeads, TrainingPlan, backbone_of, temperature_without_decay
+from actionkit.methods.base import (Method, MethodHeads, TrainingPlan, backbone_of, probe_shapes,
+                                   temperature_without_decay)
 from actionkit.methods.paxion.losses import vtc_loss
 from actionkit.methods.paxion.patcher import FeedForward
 from actionkit.scoring import CosineScoring, cosine_similarity
@@ -79,12 +80,10 @@ class KnowledgeFuser(CosineScoring, MethodHeads):
 
 
 def build(base: VideoTextModel, cfg: FuserConfig) -> KnowledgeFuser:
-    with torch.no_grad():
-        dummy = torch.zeros(1, base.num_frames, 3, base.image_size, base.image_size)
-        latents = base.encode_video(dummy).video
-    if latents.dim() != 3 or base is backbone_of(base):
+    _, latents, _ = probe_shapes(base)
+    if len(latents) != 3 or base is backbone_of(base):
         raise ValueError(f"the Knowledge Fuser fuses a patcher's latents [B, K, D] with the backbone's clip embedding; "
-                         f"its base ({base.name}) gives {list(latents.shape)}: train it on a paxion model "
+                         f"its base ({base.name}) gives {list(latents)}: train it on a paxion model "
                          "(--base PATCHER_DIR)")
     return KnowledgeFuser(cfg, base.embed_dim)
 

@@ -20,7 +20,7 @@ from actionkit.backbones.protocol import TextFeatures, VideoTextModel
 from actionkit.data.manifest import ClipRecord
 from actionkit.features.clip_features import ClipFeatures
 from actionkit.features.text_table import TextTable
-from actionkit.methods.base import Method, MethodHeads, TrainingPlan, temperature_without_decay
+from actionkit.methods.base import Method, MethodHeads, TrainingPlan, probe_shapes, temperature_without_decay
 from actionkit.methods.paxion.losses import atm_loss, vac_loss, vtc_loss
 from actionkit.methods.paxion.patcher import KnowledgePatcher, PatcherConfig, TextPerceiver
 from actionkit.scoring import MaxOverSetScoring
@@ -78,13 +78,10 @@ class PaxionConfig:
 
 def patcher_config(base: VideoTextModel, cfg: PaxionConfig) -> PatcherConfig:
     """The patcher's architecture from ``cfg``, its input/output sizes from ``base`` (one dummy clip)."""
-    with torch.no_grad():
-        dummy = torch.zeros(1, base.num_frames, 3, base.image_size, base.image_size)
-        tokens = base.encode_video(dummy).frame_tokens                    # [1, T, P, Dv]
-        text = base.encode_text(["a"]).tokens                             # [1, L, Dt]
+    tokens, _, text = probe_shapes(base)                                  # [1, T, P, Dv], ..., [1, L, Dt]
     architecture = {f.name: getattr(cfg, f.name) for f in fields(PatcherConfig) if hasattr(cfg, f.name)}
-    return PatcherConfig(**architecture, num_frames=tokens.shape[1], num_patches=tokens.shape[2],
-                         video_dim=tokens.shape[3], text_dim=text.shape[2], embed_dim=base.embed_dim)
+    return PatcherConfig(**architecture, num_frames=tokens[1], num_patches=tokens[2], video_dim=tokens[3],
+                         text_dim=text[2], embed_dim=base.embed_dim)
 
 
 class PaxionHeads(MaxOverSetScoring, MethodHeads):

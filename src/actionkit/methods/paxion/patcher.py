@@ -5,7 +5,7 @@ to ``(B, T*P, Dv)``; a learnable temporal embedding of frame t is added to every
 that frame (and, for backbones whose tokens carry no position, e.g. CNN feature maps, a
 learnable spatial embedding of patch p). Then self-attention and feed-forward blocks. The
 output is the set of K latents in the joint space, ``[B, K, D]``; similarity to a text is the
-max over latents (``backbones.protocol.similarity_matrix``).
+max over latents (``scoring.MaxOverSetScoring``).
 
 Text side (optional, "dual"): a second Perceiver over the backbone's token-level text
 features plus a learnable position embedding. Token features are contextual and
