@@ -53,8 +53,14 @@ def clip_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_segment_indices_eval() -> None:
-    assert segment_indices(16, 8) == [1, 3, 5, 7, 9, 11, 13, 15]
+    assert segment_indices(16, 8) == [1, 3, 5, 7, 8, 10, 12, 14]      # mirrored halves
+    assert segment_indices(15, 8) == [0, 2, 4, 6, 8, 10, 12, 14]
     assert segment_indices(8, 8) == list(range(8))
+    for total in (5, 8, 16, 17, 30, 100):                              # a reversed video shows the same frames
+        for n in (4, 8, 16):
+            idx = segment_indices(total, n)
+            assert [total - 1 - i for i in reversed(idx)] == idx or (n % 2 and total % 2 == 0)
+            assert idx == sorted(idx)
 
 
 def test_segment_indices_short_video_repeats() -> None:

@@ -34,7 +34,7 @@ from safetensors import safe_open
 log = logging.getLogger(__name__)
 
 FORMAT = 1
-SAMPLING = "tsn-eval"
+SAMPLING = "tsn-eval-mirrored"   # video.sampling.segment_indices(mode="eval"); another sampler -> refused
 TENSORS = ("frame_tokens", "frame_pooled")
 DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
 
@@ -64,8 +64,9 @@ class CacheSettings:
 
     def check(self, index: dict, where: Path) -> None:
         saved = {"fingerprint": index.get("fingerprint"), "dtype": index.get("dtype"),
-                 "num_frames": index.get("num_frames")}
-        mine = {"fingerprint": self.fingerprint, "dtype": self.dtype, "num_frames": self.num_frames}
+                 "num_frames": index.get("num_frames"), "sampling": index.get("sampling")}
+        mine = {"fingerprint": self.fingerprint, "dtype": self.dtype, "num_frames": self.num_frames,
+                "sampling": SAMPLING}
         diff = [f"{k}: cache {saved[k]!r} vs requested {mine[k]!r}" for k in mine if saved[k] != mine[k]]
         if diff:
             raise CacheMismatch(f"{where} was made by backbone {index.get('backbone')!r} with other settings "

@@ -20,7 +20,13 @@ def segment_indices(
     ``[0, num_total)`` is split into ``num_frames`` equal segments with float
     boundaries ``i * num_total / num_frames`` (length ``L = num_total / num_frames``).
 
-    * ``mode="eval"``: the centre of each segment, ``floor((i + 0.5) * L)``.
+    * ``mode="eval"``: the centre of each segment, ``floor((i + 0.5) * L)``, for the first
+      half; the second half mirrors it (index ``N-1-i`` is ``num_total - 1 - index i``), so
+      the frames sampled from a video played backwards are exactly the frames sampled from
+      it, in reverse order. (Plain centres are not symmetric: 16 frames -> 1, 3, ..., 15,
+      whose mirror is 0, 2, ..., 14, so a clip and its reversal would show different
+      frames, e.g. the end state but not the start.) With an odd N and an even number of
+      frames the middle frame cannot be its own mirror; it is ``floor(num_total / 2)``.
     * ``mode="train"``: a uniformly random position inside each segment
       (``floor((i + u) * L)``, ``u ~ U[0, 1)`` drawn from ``rng``; a fresh
       ``numpy.random.default_rng()`` when ``rng`` is None).
@@ -40,8 +46,10 @@ def segment_indices(
 
     last = num_total - 1
     if mode == "eval":
-        # floor((i + 0.5) * N / T) in exact integer arithmetic.
-        return [min((2 * i + 1) * num_total // (2 * num_frames), last) for i in range(num_frames)]
+        # floor((i + 0.5) * N / T) in exact integer arithmetic, mirrored for the second half.
+        centre = [min((2 * i + 1) * num_total // (2 * num_frames), last) for i in range(num_frames)]
+        half = (num_frames + 1) // 2
+        return centre[:half] + [last - centre[num_frames - 1 - i] for i in range(half, num_frames)]
 
     gen = rng if rng is not None else np.random.default_rng()
     offsets = gen.random(num_frames)

@@ -13,6 +13,13 @@ from actionkit.fileio import atomic_path
 
 logger = logging.getLogger(__name__)
 
+# x264 without lookahead and macroblock-tree rate control: with them, one thread and the
+# same frames gave different bytes now and then (about 1 clip in 100 over 3 encodes in one
+# process, at random; decoded pixels up to 34/255 apart), so the same seed did not give the
+# same world. Without them, 800 clips x 3 encodes in each of two processes running at once
+# gave one output per clip (benchmarks/RESULTS.md). Compression is a little worse at the same CRF.
+X264_DETERMINISTIC = "threads=1:rc-lookahead=0:mbtree=0:sync-lookahead=0"
+
 
 def _as_thwc(frames: np.ndarray | torch.Tensor) -> np.ndarray:
     """numpy uint8 [T,H,W,3] or torch uint8 [T,3,H,W] -> contiguous numpy uint8 [T,H,W,3]."""
@@ -56,10 +63,11 @@ def write_mp4(
         raise ValueError(f"fps must be > 0, got {fps}")
 
     with atomic_path(path) as tmp, av.open(str(tmp), "w", format="mp4") as container:
-        options = {"crf": str(crf), "preset": "veryfast"} if codec == "libx264" else {}
+        options = {"crf": str(crf), "preset": "veryfast", "x264-params": X264_DETERMINISTIC} \
+            if codec == "libx264" else {}
         stream = container.add_stream(codec, rate=int(fps), options=options)
-        # One encoder thread: x264's multi-threaded output depends on thread timing, and the
-        # same seed must give the same bytes. Clips are small; parallelism comes from processes.
+        # One encoder thread: parallelism comes from processes, and x264's threaded output
+        # depends on thread timing. Clips are small.
         stream.codec_context.thread_count = 1
         stream.codec_context.thread_type = "NONE"
         stream.width = width
