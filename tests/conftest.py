@@ -1,6 +1,9 @@
 import pytest
 import torch
 
+from actionkit.backbones.protocol import TextFeatures
+from actionkit.scoring import CosineScoring
+
 from actionkit.world.generate import WorldConfig, generate_world
 
 
@@ -27,3 +30,14 @@ def tiny_backbone(text_tower):
     torch.manual_seed(0)
     cfg = WorldBackboneConfig(num_frames=4, width=8, token_dim=16, embed_dim=16)
     return WorldBackbone(cfg, text_tower).eval()
+
+
+class TableText(CosineScoring):
+    """A model whose text embeddings come from a table, and whose scoring is the dot product."""
+
+    def __init__(self, table: dict[str, torch.Tensor]):
+        self.table = table
+
+    def encode_text(self, texts):
+        pooled = torch.stack([self.table[t] for t in texts])
+        return TextFeatures(pooled[:, None], torch.ones(len(texts), 1, dtype=torch.bool), pooled)

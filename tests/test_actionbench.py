@@ -5,21 +5,10 @@ import torch
 
 from actionkit.data.clips import ReadOptions
 from actionkit.data.manifest import ClipRecord, read_manifest, write_manifest
-from actionkit.backbones.protocol import TextFeatures
+from conftest import TableText
+
 from actionkit.features.embeddings import ClipEmbeddings
 from actionkit.probes.actionbench import run_actionbench, score_actionbench
-from actionkit.scoring import CosineScoring
-
-
-class TableText(CosineScoring):
-    """A model whose text embeddings come from a table, and whose scoring is the dot product."""
-
-    def __init__(self, table: dict[str, torch.Tensor]):
-        self.table = table
-
-    def encode_text(self, texts):
-        pooled = torch.stack([self.table[t] for t in texts])
-        return TextFeatures(pooled[:, None], torch.ones(len(texts), 1, dtype=torch.bool), pooled)
 
 
 def _record(i: int, verb: str) -> ClipRecord:

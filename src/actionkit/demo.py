@@ -24,8 +24,9 @@ from actionkit.methods import load_model
 from actionkit.methods.checkpoint import base_reference, is_method_folder
 from actionkit.methods.paxion.method import PAXION
 from actionkit.methods.training import train_method
-from actionkit.probes.actionbench import run_actionbench
-from actionkit.report import probe_bar_chart, report_markdown, write_json_atomic, write_text_atomic
+from actionkit.probes.actionbench import report_blocks, run_actionbench
+from actionkit.probes.controls import CONTROLS
+from actionkit.report import probe_panels_chart, report_markdown, write_json_atomic, write_text_atomic
 from actionkit.world.generate import WorldConfig, generate_world
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,8 @@ def run_demo(out: Path | str, cfg: DemoConfig = DemoConfig(), progress: bool = T
              extracted.skipped)
     test = [r for r in records if r.split == "test"]
     test_features = ClipFeatures.from_cache(out / "features", test, backbone)
-    frozen = run_actionbench(backbone, test, world, progress=progress, features=test_features)
+    controls = tuple(CONTROLS)
+    frozen = run_actionbench(backbone, test, world, progress=progress, features=test_features, controls=controls)
 
     patcher_dir = out / "patcher"
     if is_method_folder(patcher_dir):
@@ -80,18 +82,18 @@ def run_demo(out: Path | str, cfg: DemoConfig = DemoConfig(), progress: bool = T
         train_method(PAXION, backbone, base_reference("world", backbone_dir), train_features, patcher_dir,
                      train=train, progress=progress, resume=True)
     patched = run_actionbench(load_model(patcher_dir, backbone=backbone), test, world, progress=progress,
-                              features=test_features)
+                              features=test_features, controls=controls)
 
     report = {
         "split": "test",
         "wall_seconds": round(time.time() - start, 2),
         "n_clips": frozen.n_clips,
         "skipped": len(frozen.skipped),
-        "models": {"backbone": frozen.to_dict(), "patched": patched.to_dict()},
+        **report_blocks({"backbone": frozen, "patched": patched}),
         "skipped_items": [s.to_dict() for s in frozen.skipped],
         "config": {"demo": asdict(cfg), "world": asdict(WorldConfig(seed=cfg.seed))},
     }
     write_json_atomic(out / "report.json", report)
     write_text_atomic(out / "report.md", report_markdown(report))
-    probe_bar_chart(report["models"], out / "probe_accuracy.png")
+    probe_panels_chart(report, out / "probe_accuracy.png")
     return report

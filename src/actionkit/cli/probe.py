@@ -11,24 +11,27 @@ from actionkit.cli.common import (HELP, backbone_options, cached_features, commo
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
-    from actionkit.probes.actionbench import run_actionbench
-    from actionkit.report import probe_table_markdown, write_json_atomic
+    from actionkit.probes.actionbench import report_blocks, run_actionbench
+    from actionkit.probes.controls import CONTROLS
+    from actionkit.report import controls_markdown, probe_table_markdown, write_json_atomic
 
     start = time.time()
     manifest, root = manifest_and_root(args.data, args.videos)
     backbone, model, name = load_models(args, manifest.parent, args.device)
     records = read_split(manifest, args.split)
+    controls = () if args.no_controls else tuple(CONTROLS)
     result = run_actionbench(model, records, root, batch_size=args.batch_size, workers=args.workers,
                              progress=not args.no_progress, device=args.device,
-                             features=cached_features(args.features, records, backbone), read=read_options(args))
+                             features=cached_features(args.features, records, backbone), read=read_options(args),
+                             controls=controls)
     report = {
         "split": args.split, "wall_seconds": round(time.time() - start, 2), "n_clips": result.n_clips,
-        "skipped": len(result.skipped), "models": {name: result.to_dict()},
+        "skipped": len(result.skipped), **report_blocks({name: result}),
         "skipped_items": [s.to_dict() for s in result.skipped],
     }
     out = output_path(args.out, manifest.parent, "probe", name, args.split)
     write_json_atomic(out, report)
-    print(probe_table_markdown(report["models"]))
+    print(controls_markdown(report) if controls or result.groups else probe_table_markdown(report["models"]))
     print(f"\n{result.n_clips} clips scored, {len(result.skipped)} skipped; chance = 0.50; JSON: {out}")
     return 0
 
@@ -39,4 +42,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                            formatter_class=HELP, help="ActionBench probes: antonym, reversal, object replacement")
     probe.add_argument("--out", help="JSON output (default: probe_<model>_<split>.json beside the manifest)")
     probe.add_argument("--batch-size", type=int, default=32)
+    probe.add_argument("--no-controls", action="store_true",
+                       help="skip the controls (last frame only, first frame only, shuffled frames)")
     probe.set_defaults(func=cmd_probe)

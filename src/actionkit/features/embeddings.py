@@ -4,10 +4,14 @@ From cached frame features (``ClipFeatures``) when given, else by decoding the v
 ``with_reversed`` the representation of each clip played backwards comes too: for models
 that encode frames independently it is the frame features flipped on T (no second pass);
 for others (X-CLIP) the reversed pixels are encoded again, which needs the videos.
+``embed_clips_orders`` also gives, in the same pass, the representations of each clip with
+its frames replaced by a frame order (a function of T giving frame indices): the controls
+of ``probes.controls``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,39 +55,71 @@ def reversed_video(model: VideoTextModel, f: VideoFeatures, pixels: torch.Tensor
     return model.encode_video(pixels.flip(1)).video
 
 
+FrameOrder = Callable[[int], torch.Tensor]     # T -> frame indices [T]
+
+
+def _orders(model: VideoTextModel, f: VideoFeatures, pixels: torch.Tensor | None,
+            orders: dict[str, FrameOrder | None], with_reversed: bool) -> dict[str, tuple[torch.Tensor, torch.Tensor | None]]:
+    """For each frame order (None: the clip as it is): (clip representation, reversed one), on the CPU."""
+    out = {}
+    for key, order in orders.items():
+        g, p = f, pixels
+        if order is not None:
+            idx = order(f.frame_tokens.shape[1]).to(f.frame_tokens.device)
+            tokens, pooled = f.frame_tokens[:, idx], f.frame_pooled[:, idx]
+            if model.frame_independent:
+                g = VideoFeatures(tokens, pooled, model.video_from_frames(tokens, pooled))
+            elif pixels is None:
+                raise ValueError(f"{model.name}: frames are not encoded independently, so a control cannot be made "
+                                 "from cached frame features; use the videos")
+            else:
+                p = pixels[:, idx.to(pixels.device)]
+                g = model.encode_video(p)
+        out[key] = (g.video.float().cpu(), reversed_video(model, g, p).float().cpu() if with_reversed else None)
+    return out
+
+
 @torch.no_grad()
+def embed_clips_orders(model: VideoTextModel, records: list[ClipRecord], root: Path | str,
+                       orders: dict[str, FrameOrder | None], features: ClipFeatures | None = None,
+                       with_reversed: bool = True, batch_size: int = 32, workers: int = 2, progress: bool = True,
+                       device: str | torch.device = "cpu", read: ReadOptions = ReadOptions()
+                       ) -> dict[str, ClipEmbeddings]:
+    """``embed_clips`` for several frame orders at once (one decoding pass): ``{key: ClipEmbeddings}``,
+    where an order maps T to the frame indices that replace the clip's (None: the clip as it is)."""
+    parts: dict[str, list] = {key: [] for key in orders}
+    kept: list[ClipRecord] = []
+    skipped: list[SkippedClip] = []
+    if features is not None:
+        features = features.for_records(records)
+        kept, skipped = features.records, features.skipped
+        for _, tokens, pooled in features.batches(256, device):
+            f = VideoFeatures(tokens, pooled, model.video_from_frames(tokens, pooled))
+            for key, pair in _orders(model, f, None, orders, with_reversed).items():
+                parts[key].append(pair)
+    else:
+        for idx, pixels, _ in iter_clip_batches(records, root, model.num_frames, transform=model.preprocess,
+                                                batch_size=batch_size, workers=workers, desc="embed",
+                                                progress=progress, skipped=skipped, read=read):
+            pixels = pixels.to(device)
+            for key, pair in _orders(model, model.encode_video(pixels), pixels, orders, with_reversed).items():
+                parts[key].append(pair)
+            kept.extend(records[i] for i in idx.tolist())
+    out = {}
+    for key, pairs in parts.items():
+        if not pairs:
+            out[key] = ClipEmbeddings([], torch.empty(0), torch.empty(0) if with_reversed else None, skipped)
+            continue
+        out[key] = ClipEmbeddings(list(kept), torch.cat([v for v, _ in pairs]),
+                                  torch.cat([r for _, r in pairs]) if with_reversed else None, skipped)
+    return out
+
+
 def embed_clips(model: VideoTextModel, records: list[ClipRecord], root: Path | str,
                 features: ClipFeatures | None = None, with_reversed: bool = True, batch_size: int = 32,
                 workers: int = 2, progress: bool = True, device: str | torch.device = "cpu",
                 read: ReadOptions = ReadOptions()) -> ClipEmbeddings:
     """Embed ``records`` (paths relative to ``root``), or read them from ``features``;
     unreadable or uncached clips are skipped and listed, never fatal."""
-    if features is not None:
-        features = features.for_records(records)
-        videos, reversed_videos = [], []
-        for _, tokens, pooled in features.batches(256, device):
-            video = model.video_from_frames(tokens, pooled)
-            videos.append(video.float().cpu())
-            if with_reversed:
-                reversed_videos.append(reversed_video(model, VideoFeatures(tokens, pooled, video)).float().cpu())
-        return _embeddings(features.records, videos, reversed_videos if with_reversed else None, features.skipped)
-    skipped: list[SkippedClip] = []
-    kept, videos, reversed_videos = [], [], []
-    for idx, pixels, _ in iter_clip_batches(records, root, model.num_frames, transform=model.preprocess,
-                                            batch_size=batch_size, workers=workers, desc="embed",
-                                            progress=progress, skipped=skipped, read=read):
-        pixels = pixels.to(device)
-        f = model.encode_video(pixels)
-        videos.append(f.video.float().cpu())
-        if with_reversed:
-            reversed_videos.append(reversed_video(model, f, pixels).float().cpu())
-        kept.extend(records[i] for i in idx.tolist())
-    return _embeddings(kept, videos, reversed_videos if with_reversed else None, skipped)
-
-
-def _embeddings(records: list[ClipRecord], videos: list[torch.Tensor], reversed_videos: list[torch.Tensor] | None,
-                skipped: list[SkippedClip]) -> ClipEmbeddings:
-    if not videos:
-        return ClipEmbeddings([], torch.empty(0), None if reversed_videos is None else torch.empty(0), skipped)
-    return ClipEmbeddings(records, torch.cat(videos), None if reversed_videos is None else torch.cat(reversed_videos),
-                          skipped)
+    return embed_clips_orders(model, records, root, {"clip": None}, features, with_reversed, batch_size, workers,
+                              progress, device, read)["clip"]

@@ -10,6 +10,13 @@ Similarities are the model's own (``VideoTextModel.paired_similarity``: cosine f
 backbone, max over latents for PAXION, ...). Clips stream through in batches; an
 unreadable clip is skipped and listed, never fatal. Given a ``ClipFeatures`` (e.g. a feature
 cache) the probes read frame features instead of decoding videos.
+
+Clips whose record says ``pair_kind: "symmetric"`` (the clip played backwards is the same
+verb, e.g. "moving right and back") are left out of Video Reversal. Results come per group
+of clips too (``groups``): per verb ``family`` ("state", "dynamics") and, where the records
+say it, per family split by ``order_only`` (a verb and its antonym show the same frames in
+another order). ``controls`` (``probes.controls``) repeat everything on clips whose frames
+were replaced (last frame only, first frame only, shuffled).
 """
 
 from __future__ import annotations
@@ -24,7 +31,8 @@ from actionkit.backbones.protocol import VideoTextModel
 from actionkit.data.clips import ReadOptions, SkippedClip
 from actionkit.data.manifest import ClipRecord
 from actionkit.features.clip_features import ClipFeatures
-from actionkit.features.embeddings import ClipEmbeddings, embed_clips
+from actionkit.features.embeddings import ClipEmbeddings, embed_clips_orders
+from actionkit.probes.controls import CONTROLS
 from actionkit.probes.metrics import PROBES, ProbeResult, probe_scores, summarise
 
 log = logging.getLogger(__name__)
@@ -35,9 +43,28 @@ class ActionBenchResult:
     results: dict[str, ProbeResult]
     n_clips: int                                   # clips that were scored
     skipped: list[SkippedClip] = field(default_factory=list)
+    groups: dict[str, dict[str, ProbeResult]] = field(default_factory=dict)    # family (/ order) -> probe -> result
+    controls: dict[str, "ActionBenchResult"] = field(default_factory=dict)     # control name -> the same, controlled
 
     def to_dict(self) -> dict:
         return {name: self.results[name].to_dict() for name in PROBES}
+
+    def group_dict(self, group: str) -> dict:
+        return {name: self.groups[group][name].to_dict() for name in PROBES}
+
+
+def clip_groups(records: list[ClipRecord]) -> dict[str, list[bool]]:
+    """Named groups of clips from their records: ``FAMILY``, and ``FAMILY/order_only`` and
+    ``FAMILY/not_order_only`` where that family's records say ``order_only``."""
+    groups: dict[str, list[bool]] = {}
+    for family in sorted({r.extra["family"] for r in records if "family" in r.extra}):
+        member = [r.extra.get("family") == family for r in records]
+        groups[family] = member
+        if any("order_only" in r.extra for r, m in zip(records, member) if m):
+            groups[f"{family}/order_only"] = [m and r.extra.get("order_only") is True for r, m in zip(records, member)]
+            groups[f"{family}/not_order_only"] = [m and r.extra.get("order_only") is False
+                                                  for r, m in zip(records, member)]
+    return groups
 
 
 @torch.no_grad()
@@ -74,24 +101,64 @@ def score_actionbench(model: VideoTextModel, embedded: ClipEmbeddings, tie_tol: 
         sim_object_replaced=sim(video, replaced),
         tie_tol=tie_tol,
     )
-    # A clip whose annotation has no antonym (or no replaced caption) is left out of that probe.
-    has = {"action_antonym": [bool(r.antonym_caption) for r in records],
-           "video_reversal": [True] * len(records),
-           "object_replacement": [bool(r.object_replaced_caption) for r in records]}
+    # A clip whose annotation has no antonym (or no replaced caption) is left out of that probe;
+    # a time-symmetric clip (its reversal is the same verb) is left out of Video Reversal.
+    has = {"action_antonym": torch.tensor([bool(r.antonym_caption) for r in records]),
+           "video_reversal": torch.tensor([r.extra.get("pair_kind") != "symmetric" for r in records]),
+           "object_replacement": torch.tensor([bool(r.object_replaced_caption) for r in records])}
     verbs = [r.verb for r in records]
-    results = {name: summarise(scores[name][torch.tensor(has[name])], [v for v, h in zip(verbs, has[name]) if h])
-               for name in PROBES}
-    return ActionBenchResult(results, len(records), embedded.skipped)
+
+    def summary(within: torch.Tensor) -> dict[str, ProbeResult]:
+        out = {}
+        for name in PROBES:
+            keep = has[name] & within
+            out[name] = summarise(scores[name][keep], [v for v, k in zip(verbs, keep.tolist()) if k])
+        return out
+
+    everything = torch.ones(len(records), dtype=torch.bool)
+    groups = {name: summary(torch.tensor(mask)) for name, mask in clip_groups(records).items()}
+    return ActionBenchResult(summary(everything), len(records), embedded.skipped, groups)
 
 
 def run_actionbench(model: VideoTextModel, records: list[ClipRecord], root: Path | str, batch_size: int = 32,
                     workers: int = 2, progress: bool = True, tie_tol: float = 1e-6,
                     device: str | torch.device = "cpu", features: ClipFeatures | None = None,
-                    read: ReadOptions = ReadOptions()) -> ActionBenchResult:
+                    read: ReadOptions = ReadOptions(), controls: tuple[str, ...] = ()) -> ActionBenchResult:
     """Embed and score every clip of ``records``: decoded from videos (paths relative to
-    ``root``), or read from ``features`` when given (clips without features are skipped)."""
-    embedded = embed_clips(model, records, root, features, with_reversed=True, batch_size=batch_size,
-                           workers=workers, progress=progress, device=device, read=read)
-    if embedded.skipped:
-        log.warning("%d of %d clips could not be read and were skipped", len(embedded.skipped), len(records))
-    return score_actionbench(model, embedded, tie_tol)
+    ``root``), or read from ``features`` when given (clips without features are skipped);
+    then each of ``controls`` (names of ``probes.controls.CONTROLS``) on the same clips."""
+    orders = {"clip": None, **{name: CONTROLS[name] for name in controls}}
+    embedded = embed_clips_orders(model, records, root, orders, features, with_reversed=True, batch_size=batch_size,
+                                  workers=workers, progress=progress, device=device, read=read)
+    if embedded["clip"].skipped:
+        log.warning("%d of %d clips could not be read and were skipped", len(embedded["clip"].skipped), len(records))
+    result = score_actionbench(model, embedded["clip"], tie_tol)
+    result.controls = {name: score_actionbench(model, embedded[name], tie_tol) for name in controls}
+    return result
+
+
+def report_blocks(results: dict[str, ActionBenchResult]) -> dict:
+    """``{"models", "controls", "families"}`` of a report, for the named models' results::
+
+        "models":   {MODEL: {PROBE: {...}}}
+        "controls": {CONTROL: {"models": {MODEL: {PROBE: {...}}}}}
+        "families": {GROUP: {"models": {...}, "controls": {CONTROL: {"models": {...}}}}}
+    """
+    first = next(iter(results.values()))
+    controls, groups = list(first.controls), list(first.groups)
+    return {
+        "models": {m: r.to_dict() for m, r in results.items()},
+        "controls": {c: {"models": {m: r.controls[c].to_dict() for m, r in results.items()}} for c in controls},
+        "families": {g: {"models": {m: r.group_dict(g) for m, r in results.items()},
+                         "controls": {c: {"models": {m: r.controls[c].group_dict(g) for m, r in results.items()}}
+                                      for c in controls}}
+                     for g in groups},
+    }
+
+
+def model_block(result: ActionBenchResult) -> dict:
+    """One model's probes in ``compare.json``: ``{"probes", "families", "controls"}``."""
+    return {"probes": result.to_dict(),
+            "families": {g: result.group_dict(g) for g in result.groups},
+            "controls": {c: {"probes": r.to_dict(), "families": {g: r.group_dict(g) for g in r.groups}}
+                         for c, r in result.controls.items()}}

@@ -55,6 +55,27 @@ def per_verb_markdown(models: dict[str, dict[str, dict[str, Any]]], probe: str) 
     return "\n".join(lines) + "\n"
 
 
+def controls_markdown(report: dict[str, Any]) -> str:
+    """Per group of clips (all clips, then each family), a table of every model on the real
+    clips and under each control: ``report`` holds ``models``, ``controls`` and ``families``
+    as ``probes.actionbench.report_blocks`` writes them."""
+    controls = report.get("controls") or {}
+    blocks = [("all clips", report.get("models", {}), controls)]
+    blocks += [(name, fam.get("models", {}), fam.get("controls", {}))
+               for name, fam in (report.get("families") or {}).items()]
+    parts = []
+    for title, models, ctrl in blocks:
+        n = next((p["n"] for m in models.values() for p in m.values() if p), 0)
+        lines = [f"### {title} ({n} clips)\n", _row(["model", "frames"] + [PROBE_TITLES[p] for p in PROBES]),
+                 _row(["---", "---"] + ["---:"] * len(PROBES))]
+        for name, probes in models.items():
+            lines.append(_row([name, "clip"] + [_cell(probes.get(p)) for p in PROBES]))
+            for control, block in ctrl.items():
+                lines.append(_row([name, control] + [_cell(block["models"][name].get(p)) for p in PROBES]))
+        parts.append("\n".join(lines) + "\n")
+    return "\n".join(parts)
+
+
 def report_markdown(report: dict[str, Any]) -> str:
     """Render a report dict {split, wall_seconds, n_clips, skipped, models, ...} as Markdown."""
     models = report.get("models", {})
@@ -66,6 +87,12 @@ def report_markdown(report: dict[str, Any]) -> str:
         probe_table_markdown(models),
         "chance = 0.50; ties count 0.5\n",
     ]
+    if report.get("controls") or report.get("families"):
+        parts += ["## Families and controls\n",
+                  "Controls replace each clip's frames: `last_frame` / `first_frame` repeat one frame T "
+                  "times, `shuffled` is one seeded random order. A score that survives `last_frame` comes "
+                  "from the end state, not from motion.\n",
+                  controls_markdown(report)]
     for probe in ("action_antonym", "video_reversal"):
         parts.append(f"## Per verb: {PROBE_TITLES[probe]}\n")
         parts.append(per_verb_markdown(models, probe))

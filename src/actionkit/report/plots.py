@@ -58,3 +58,48 @@ def probe_bar_chart(
 
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=120, format="png")
+
+
+_MARKERS = {"last_frame": "v", "first_frame": "^", "shuffled": "D"}
+
+
+def probe_panels_chart(report: dict[str, Any], path: str | os.PathLike[str]) -> None:
+    """Save a PNG with one panel per group of clips (all clips, then each family): bars are
+    each model's accuracy per probe on the real clips (ci95 error bars), markers its accuracy
+    under each control. ``report`` holds ``models``, ``controls``, ``families``."""
+    controls = report.get("controls") or {}
+    groups = [("all clips", report.get("models", {}), controls)]
+    groups += [(g, b.get("models", {}), b.get("controls", {})) for g, b in (report.get("families") or {}).items()]
+    names = list(report.get("models", {}))
+    width = 0.8 / max(len(names), 1)
+    fig = Figure(figsize=(max(6.0, 3.0 + 1.5 * len(names)), 3.2 * len(groups) + 0.8))
+    FigureCanvasAgg(fig)
+    colours = [f"C{i}" for i in range(len(names))]
+    for row, (title, models, ctrl) in enumerate(groups):
+        ax = fig.add_subplot(len(groups), 1, row + 1)
+        for i, name in enumerate(names):
+            for j, probe in enumerate(PROBES):
+                result = models.get(name, {}).get(probe)
+                if not result or not result.get("n"):
+                    continue
+                x = j - 0.4 + width * (i + 0.5)
+                acc = float(result["accuracy"])
+                lo, hi = (float(v) for v in result.get("ci95", (acc, acc)))
+                ax.bar([x], [acc], width=width * 0.95, color=colours[i], yerr=[[acc - lo], [hi - acc]], capsize=3,
+                       label=name if j == 0 else None)
+                for control, block in ctrl.items():
+                    c = block["models"].get(name, {}).get(probe)
+                    if c and c.get("n"):
+                        ax.plot([x], [float(c["accuracy"])], marker=_MARKERS.get(control, "o"), color="black",
+                                markersize=5, linestyle="none", label=control if (i, j) == (0, 0) else None)
+        ax.axhline(0.5, linestyle="--", color="grey", linewidth=1)
+        ax.set_xticks(range(len(PROBES)))
+        ax.set_xticklabels([PROBE_TITLES[p] for p in PROBES])
+        ax.set_ylim(0.0, 1.05)
+        ax.set_ylabel("accuracy")
+        ax.set_title(f"{title}: bars = real clips, markers = controls, dashed = chance", fontsize=9)
+        if row == 0:
+            ax.legend(loc="lower right", ncol=2, fontsize=7, frameon=False)
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
