@@ -1,5 +1,6 @@
 import json
 import multiprocessing
+from dataclasses import replace
 import time
 
 import numpy as np
@@ -7,17 +8,25 @@ import pytest
 import torch
 
 from actionkit.data.manifest import read_manifest
-from actionkit.video import decode_frames, write_mp4
+from actionkit.video import decode_frames, segment_indices, write_mp4
 from actionkit.world.generate import (HELD_OUT_COMBOS, HELD_OUT_PAIRS, WorldConfig, WorldConfigMismatch,
                                       generate_world, record_of)
 from actionkit.world.render import render_clip
 from actionkit.world.scene import SceneSpec, sample_scene
-from actionkit.world.vocabulary import COLOURS, SHAPES, VERB_PAIRS, verbs
+from actionkit.world.vocabulary import COLOURS, DYNAMICS_PAIRS, SHAPES, VERB_PAIRS, verbs
+
+
+def test_captions_name_no_shape_but_the_object():
+    for pair in VERB_PAIRS:
+        for template in (t for both in pair.templates for t in both):
+            assert not any(shape in template.replace("{x}", "") for shape in SHAPES), (pair.key, template)
 
 
 def test_vocabulary_covers_the_design():
     assert len(VERB_PAIRS) >= 10 and len(SHAPES) >= 4 and len(COLOURS) >= 5
     assert {p.kind for p in VERB_PAIRS} == {"lexical", "word_order"}
+    assert {p.family for p in VERB_PAIRS} == {"state", "dynamics"} and len(DYNAMICS_PAIRS) >= 5
+    assert sum(p.order_only for p in DYNAMICS_PAIRS) > len(DYNAMICS_PAIRS) / 2       # most are order-only
     assert len(set(verbs())) == 2 * len(VERB_PAIRS)
     for pair in VERB_PAIRS:
         assert len(pair.templates) >= 3
@@ -31,12 +40,41 @@ def test_word_order_captions_differ_only_in_order():
     assert sorted(forward.split()) == sorted(backward.split())
 
 
-def test_antonym_clip_is_the_time_reversal_of_the_clip():
-    spec = sample_scene(3, 7)
-    flipped = SceneSpec.from_dict({**spec.to_dict(), "backward": not spec.backward})
-    a, b = render_clip(spec, 9, 32), render_clip(flipped, 9, 32)
+@pytest.mark.parametrize("pair", [p for p in VERB_PAIRS if p.reversal], ids=lambda p: p.key)
+def test_antonym_clip_is_the_time_reversal_of_the_clip(pair):
+    spec = replace(sample_scene(3, 7), pair=pair.key)
+    flipped = replace(spec, backward=not spec.backward)
+    a, b = render_clip(spec, 16, 32), render_clip(flipped, 16, 32)
     np.testing.assert_array_equal(a, b[::-1])
     assert not np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("pair", DYNAMICS_PAIRS, ids=lambda p: p.key)
+def test_dynamics_first_and_last_sampled_frames_do_not_reveal_the_verb(pair):
+    """A dynamics verb and its antonym, same seed, object and placement: the first and last
+    sampled frames are one and the same start state; in between they differ. Order-only pairs
+    show the same frames as a set (a mean-pooling model ties); the others do not."""
+    idx = segment_indices(16, 8)
+    for index in range(4):
+        spec = replace(sample_scene(0, index), pair=pair.key, backward=False)
+        a, b = render_clip(spec, 16, 64), render_clip(replace(spec, backward=True), 16, 64)
+        for i in (idx[0], idx[-1]):
+            np.testing.assert_array_equal(a[i], b[i])
+        np.testing.assert_array_equal(a[idx[0]], a[idx[-1]])
+        assert not np.array_equal(a[idx[3]], b[idx[3]])
+        same_set = sorted(a[i].tobytes() for i in idx) == sorted(b[i].tobytes() for i in idx)
+        assert same_set == pair.order_only
+
+
+def test_families_are_tagged_in_the_manifest():
+    records = [record_of(sample_scene(0, i), WorldConfig()) for i in range(300)]
+    dynamics = [r for r in records if r.extra["family"] == "dynamics"]
+    assert dynamics and {r.extra["family"] for r in records} == {"state", "dynamics"}
+    assert {r.extra["order_only"] for r in dynamics} == {True, False}
+    assert all(r.extra["pair_kind"] == ("reversal" if r.extra["order_only"] else "symmetric") for r in dynamics)
+    assert all("order_only" not in r.extra and r.extra["pair_kind"] == "reversal"
+               for r in records if r.extra["family"] == "state")
+    assert any(r.split == "test" for r in dynamics) and any(r.split == "train" for r in dynamics)
 
 
 def test_spec_round_trips_through_a_dict():

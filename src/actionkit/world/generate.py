@@ -49,6 +49,9 @@ HELD_OUT_COMBOS: frozenset[tuple[str, str]] = frozenset({
 HELD_OUT_PAIRS: frozenset[tuple[str, str]] = frozenset({
     ("circle", "rotate"), ("square", "open_close"), ("triangle", "grow_shrink"),
     ("crescent", "move_horizontal"), ("star", "fill_empty"), ("cross", "turn_on_off"),
+    # and one dynamics pair per shape
+    ("circle", "orbit"), ("square", "spin"), ("triangle", "square_path"),
+    ("crescent", "out_and_back"), ("star", "pulse"), ("cross", "spin"),
 })
 
 
@@ -103,7 +106,9 @@ def record_of(spec: SceneSpec, cfg: WorldConfig) -> ClipRecord:
         colour=spec.colour,
         split=split_of(spec, cfg),
         extra={
-            "antonym_verb": antonym, "verb_pair": pair.key, "pair_kind": pair.kind,
+            "antonym_verb": antonym, "verb_pair": pair.key, "family": pair.family,
+            "pair_kind": "reversal" if pair.reversal else "symmetric", "caption_kind": pair.kind,
+            **({} if pair.order_only is None else {"order_only": pair.order_only}),
             "template": spec.template, "replaced_object": spec.replaced_shape,
             "num_frames": cfg.num_frames, "fps": cfg.fps,
         },

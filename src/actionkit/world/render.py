@@ -2,8 +2,11 @@
 
 Coordinates: x, y in [-1, 1] across the frame, y pointing down, so a growing angle turns
 a shape clockwise on screen. Each verb pair is a function of a motion parameter ``s``
-that runs 0 -> 1 over the clip; the antonym verb runs it 1 -> 0, which makes the antonym
-clip the exact temporal reversal of the original.
+that runs 0 -> 1 over the clip; for a pair that is a reversal the antonym verb runs it
+1 -> 0, which makes the antonym clip the exact temporal reversal of the original; a
+time-symmetric pair (``reversal=False``) mirrors the motion instead. Dynamics verbs rest
+for the first and last eighth of the clip (``motion_schedule``), so the first and last
+sampled frames are the same start state for a verb and for its antonym.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from actionkit.world.scene import SceneSpec
-from actionkit.world.vocabulary import COLOURS
+from actionkit.world.vocabulary import COLOURS, PAIRS_BY_KEY
 
 Image = np.ndarray  # float32 [H, W, 3] in [0, 1]
 
@@ -156,6 +159,23 @@ def render_frame(spec: SceneSpec, s: float, size: int, background: Image | None 
         image = _draw_object(image, spec, x, y, bx, oy, r, angle, colour)
         front = _rect(x, y, bx - half, top + 0.25 * r, bx + half, bottom)
         return _over(image, front, _BOX)
+    # -- dynamics: start and end in the same state --------------------------------------
+    turn = 2 * np.pi * s
+    if spec.pair == "spin":
+        return _draw_object(image, spec, x, y, cx, cy, r, angle + turn, colour)
+    if spec.pair == "orbit":                  # starts at the top of the circle, clockwise on screen
+        rho = 0.42
+        return _draw_object(image, spec, x, y, cx + rho * np.sin(turn), cy - rho * np.cos(turn), 0.75 * r, angle,
+                            colour)
+    if spec.pair == "square_path":            # starts at the top-left corner, clockwise on screen
+        px, py = _square_point(s, half=0.38)
+        return _draw_object(image, spec, x, y, cx + px, cy + py, 0.75 * r, angle, colour)
+    if spec.pair == "out_and_back":           # the antonym goes left: the motion mirrored, not reversed
+        side = -1.0 if spec.backward else 1.0
+        return _draw_object(image, spec, x, y, side * spec.extent * np.sin(np.pi * s), cy, r, angle, colour)
+    if spec.pair == "pulse":                  # the antonym shrinks first
+        sign = -1.0 if spec.backward else 1.0
+        return _draw_object(image, spec, x, y, cx, cy, r * (1 + sign * 0.55 * np.sin(np.pi * s)), angle, colour)
     if spec.pair == "turn_on_off":
         glow = s * 0.7 * np.clip(1 - np.hypot(x - cx, y - cy) / (2.0 * r), 0, 1)
         image = _over(image, glow, _GLOW)
@@ -163,14 +183,30 @@ def render_frame(spec: SceneSpec, s: float, size: int, background: Image | None 
     raise ValueError(f"unknown verb pair {spec.pair!r}")
 
 
+def _square_point(s: float, half: float) -> tuple[float, float]:
+    """A point going once clockwise around a square of half-side ``half``, from its top-left corner."""
+    corners = np.array([(-half, -half), (half, -half), (half, half), (-half, half), (-half, -half)])
+    k = min(int(s * 4), 3)
+    a, b = corners[k], corners[k + 1]
+    u = s * 4 - k
+    return float(a[0] + (b[0] - a[0]) * u), float(a[1] + (b[1] - a[1]) * u)
+
+
+def motion_schedule(spec: SceneSpec, num_frames: int) -> list[float]:
+    """The motion parameter s of each frame: 0 -> 1 over the clip; a dynamics verb rests for
+    ``num_frames // 8`` frames at each end; a reversal's backward verb runs it 1 -> 0."""
+    pair = PAIRS_BY_KEY[spec.pair]
+    hold = num_frames // 8 if pair.family == "dynamics" else 0
+    span = max(num_frames - 1 - 2 * hold, 1)
+    s = [min(max((t - hold) / span, 0.0), 1.0) if num_frames > 1 else 0.0 for t in range(num_frames)]
+    return [1.0 - v for v in s] if spec.backward and pair.reversal else s
+
+
 def render_clip(spec: SceneSpec, num_frames: int = 16, size: int = 64) -> np.ndarray:
-    """All frames of a clip as uint8 ``[T, H, W, 3]``; backward verbs play s from 1 to 0."""
+    """All frames of a clip as uint8 ``[T, H, W, 3]`` (see ``motion_schedule``)."""
     background = render_background(spec, size)
     frames = []
-    for t in range(num_frames):
-        s = t / (num_frames - 1) if num_frames > 1 else 0.0
-        if spec.backward:
-            s = 1.0 - s
+    for s in motion_schedule(spec, num_frames):
         frame = render_frame(spec, s, size, background)
         frames.append(np.clip(frame * 255 + 0.5, 0, 255).astype(np.uint8))
     return np.stack(frames)

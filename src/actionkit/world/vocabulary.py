@@ -1,9 +1,21 @@
 """What the Action World is made of: shapes, colours and verb pairs with their captions.
 
-Every verb pair is a *temporal reversal*: the antonym of a clip is the same scene played
-backwards (as with real "opening"/"closing" videos). The frames of a clip and of its
-antonym are therefore the same set, so a model that pools frames without order cannot tell
-them apart; only temporal order can.
+Two families of verb pairs:
+
+- ``state``: a monotone change between two states (opening, filling, moving left to
+  right...). The antonym of a clip is the same scene played backwards (as with real
+  "opening"/"closing" videos), so the frames of a clip and of its antonym are the same set
+  and a model that pools frames without order cannot tell them apart. But the first and the
+  last frame show the start and end states, so the last frame alone decides the verb.
+- ``dynamics``: the object starts and ends in the same state (it rests for the first and
+  last eighth of the clip), so no single frame decides the verb; only the motion does.
+  ``order_only`` pairs (a full spin, a loop around a circle or a square, clockwise or
+  counterclockwise) are exact time reversals of each other: the same frames in another
+  order, which a mean-pooling model ties by construction. The others (out to the right and
+  back vs to the left and back, growing then shrinking vs the reverse) are time-symmetric
+  (``reversal=False``: the clip played backwards is the same verb, so Video Reversal does
+  not apply to them) and their frames, as a set, differ (where and how big the object is
+  on average), which an order-blind model can use.
 
 Caption templates are aligned: template ``i`` of a verb and template ``i`` of its antonym
 differ only in the action words, so ``antonym_caption`` is a minimal edit of ``caption``.
@@ -30,21 +42,25 @@ COLOURS: dict[str, tuple[float, float, float]] = {
 
 @dataclass(frozen=True)
 class VerbPair:
-    """Two verbs that are each other's temporal reversal.
+    """Two verbs with aligned captions.
 
-    ``forward`` is rendered with the motion parameter s going 0 -> 1, ``backward`` with
-    1 -> 0. ``templates`` holds aligned (forward, backward) caption templates with a
-    ``{x}`` slot for "colour shape" (e.g. "red circle").
+    ``forward`` is rendered with the motion parameter s going 0 -> 1; ``backward`` with s
+    going 1 -> 0 when the pair is a ``reversal``, else with the motion mirrored. ``templates``
+    holds aligned (forward, backward) caption templates with a ``{x}`` slot for "colour
+    shape" (e.g. "red circle").
     """
 
     key: str
     forward: str
     backward: str
-    kind: str  # "lexical" | "word_order"
+    kind: str  # captions differ by a word ("lexical") or only by word order ("word_order")
     templates: tuple[tuple[str, str], ...]
+    family: str = "state"            # "state" | "dynamics"
+    reversal: bool = True            # the antonym clip is the clip played backwards
+    order_only: bool | None = None   # dynamics: the antonym shows the same frames in another order
 
 
-VERB_PAIRS: tuple[VerbPair, ...] = (
+STATE_PAIRS: tuple[VerbPair, ...] = (
     VerbPair(
         "move_horizontal", "move_left_to_right", "move_right_to_left", "word_order",
         (
@@ -131,6 +147,59 @@ VERB_PAIRS: tuple[VerbPair, ...] = (
     ),
 )
 
+DYNAMICS_PAIRS: tuple[VerbPair, ...] = (
+    VerbPair(
+        "spin", "spin_clockwise", "spin_counterclockwise", "lexical",
+        (
+            ("a {x} spinning a full turn clockwise", "a {x} spinning a full turn counterclockwise"),
+            ("the {x} rotates once all the way around clockwise",
+             "the {x} rotates once all the way around counterclockwise"),
+            ("someone spins a {x} round clockwise", "someone spins a {x} round counterclockwise"),
+        ),
+        family="dynamics", order_only=True,
+    ),
+    VerbPair(
+        "orbit", "orbit_clockwise", "orbit_counterclockwise", "lexical",
+        (
+            ("a {x} circling clockwise", "a {x} circling counterclockwise"),
+            ("a {x} travels once around a round path clockwise",
+             "a {x} travels once around a round path counterclockwise"),
+            ("moving a {x} in a clockwise loop", "moving a {x} in a counterclockwise loop"),
+        ),
+        family="dynamics", order_only=True,
+    ),
+    VerbPair(
+        "square_path", "square_clockwise", "square_counterclockwise", "lexical",
+        (
+            ("a {x} going around four corners clockwise", "a {x} going around four corners counterclockwise"),
+            ("moving a {x} along a path with four straight sides clockwise",
+             "moving a {x} along a path with four straight sides counterclockwise"),
+            ("a {x} tracing a four-cornered loop clockwise", "a {x} tracing a four-cornered loop counterclockwise"),
+        ),
+        family="dynamics", order_only=True,
+    ),
+    VerbPair(
+        "out_and_back", "out_right_and_back", "out_left_and_back", "lexical",
+        (
+            ("a {x} moving to the right and back", "a {x} moving to the left and back"),
+            ("someone pushes a {x} right and then returns it", "someone pushes a {x} left and then returns it"),
+            ("a {x} slides out to the right and comes back", "a {x} slides out to the left and comes back"),
+        ),
+        family="dynamics", reversal=False, order_only=False,
+    ),
+    VerbPair(
+        "pulse", "grow_then_shrink", "shrink_then_grow", "word_order",
+        (
+            ("a {x} growing and then shrinking back", "a {x} shrinking and then growing back"),
+            ("the {x} gets bigger and then smaller again", "the {x} gets smaller and then bigger again"),
+            ("inflating a {x} and then deflating it", "deflating a {x} and then inflating it"),
+        ),
+        family="dynamics", reversal=False, order_only=False,
+    ),
+)
+
+VERB_PAIRS: tuple[VerbPair, ...] = STATE_PAIRS + DYNAMICS_PAIRS
+FAMILIES: tuple[str, ...] = ("state", "dynamics")
 PAIRS_BY_KEY: dict[str, VerbPair] = {p.key: p for p in VERB_PAIRS}
 
 
