@@ -14,8 +14,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from actionkit.backbones.minilm import MiniLMTextTower
+from actionkit.backbones.order_head import OrderHead
 from actionkit.backbones.world import WorldBackbone, WorldBackboneConfig
 from actionkit.data.clips import iter_clip_batches
 from actionkit.data.manifest import ClipRecord, read_manifest
@@ -33,8 +35,9 @@ class WorldTrainConfig(TrainerConfig):
     weight_decay: float = 0.05
     warmup_steps: int = 30
     grad_clip: float = 0.0
-    frames_per_step: int = 2   # a random subset of the decoded frames per step (augmentation)
+    frames_per_step: int = 2   # a random subset of the decoded frames per step (augmentation), in time order
     workers: int = 2           # decoding processes
+    order_head_weight: float = 1.0   # caption loss through a training-only order-aware head (backbones/order_head.py)
 
 
 @torch.no_grad()
@@ -99,14 +102,28 @@ def train_world_backbone(data_dir: Path | str, out_dir: Path | str,
             return model.clip_embedding(batch)[1]
         return model.encode_video(batch).video
 
+    # The order head reads patch tokens, so it needs the trainable frame encoder (not lit's locked one).
+    head = None
+    if cfg.order_head_weight > 0 and not model.encoder_is_frozen:
+        grid = (model_cfg.image_size // 16) ** 2
+        head = OrderHead(grid, model_cfg.token_dim, model_cfg.embed_dim, model_cfg.num_frames).to(device)
+    trained = model if head is None else nn.ModuleDict({"backbone": model, "order_head": head})
+
     def step(idx: torch.Tensor, _: int) -> dict[str, torch.Tensor]:
-        keep = torch.randperm(model_cfg.num_frames)[:cfg.frames_per_step]
-        video = embed(inputs[idx][:, keep].to(device).float())
+        keep = torch.randperm(model_cfg.num_frames)[:cfg.frames_per_step].sort().values
+        batch = inputs[idx][:, keep].to(device).float()
         text = model.project_text(sentences[caption_ids[idx]].to(device))
         scale = model.logit_scale.exp().clamp(max=100)
-        return {"loss": video_text_contrastive_loss(video, text, scale, caption_ids[idx].to(device))}
+        ids = caption_ids[idx].to(device)
+        if head is None:
+            return {"loss": video_text_contrastive_loss(embed(batch), text, scale, ids)}
+        tokens = model.frame_tokens(batch)                                    # [B, F, P, Dv]
+        video = model.clip_embedding(tokens.mean(dim=2))[1]                  # the order-blind clip embedding
+        clip = video_text_contrastive_loss(video, text, scale, ids)
+        order = video_text_contrastive_loss(head(tokens, keep.to(device)), text, scale, ids)
+        return {"loss": clip + cfg.order_head_weight * order, "clip": clip, "order_head": order}
 
-    trainer = Trainer(model, step, len(inputs), cfg, out_dir, desc=f"{model.name} backbone train",
+    trainer = Trainer(trained, step, len(inputs), cfg, out_dir, desc=f"{model.name} backbone train",
                       progress=progress, model_config=asdict(model_cfg))
     last = trainer.fit(resume=resume)
     model.eval()

@@ -99,7 +99,8 @@ def probe_panels_chart(report: dict[str, Any], path: str | os.PathLike[str]) -> 
         ax.set_ylabel("accuracy")
         ax.set_title(f"{title}: bars = real clips, markers = controls, dashed = chance", fontsize=9)
         if row == 0:
-            ax.legend(loc="lower right", ncol=2, fontsize=7, frameon=False)
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=len(names) + len(ctrl), fontsize=7,
+                      frameon=False)
     fig.tight_layout()
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=110, format="png")

@@ -19,6 +19,7 @@ from actionkit.world.vocabulary import COLOURS, PAIRS_BY_KEY
 Image = np.ndarray  # float32 [H, W, 3] in [0, 1]
 
 _MARKER = np.array([0.08, 0.08, 0.08], dtype=np.float32)
+_TIP = np.array([0.97, 0.97, 0.97], dtype=np.float32)
 _BOX = np.array([0.50, 0.38, 0.25], dtype=np.float32)
 _GLOW = np.array([1.0, 0.97, 0.75], dtype=np.float32)
 
@@ -106,12 +107,16 @@ def render_background(spec: SceneSpec, size: int) -> Image:
 
 def _draw_object(image: Image, spec: SceneSpec, x, y, cx, cy, radius, angle, colour,
                  alpha: float = 1.0) -> Image:
-    """The object with its orientation marker (a dark clock hand from the centre), so rotations are visible."""
+    """The object with its orientation marker (a dark clock hand from the centre with a white tip), so
+    rotations are visible."""
     image = _over(image, alpha * coverage(spec.shape, x, y, cx, cy, radius, angle), colour)
     c, s = np.cos(-angle), np.sin(-angle)
     lx, ly = c * (x - cx) - s * (y - cy), s * (x - cx) + c * (y - cy)    # the object's own frame
-    hand = _rect(lx, ly, -0.1 * radius, -0.12 * radius, 0.75 * radius, 0.12 * radius)
-    return _over(image, alpha * hand, _MARKER)
+    hand = _rect(lx, ly, -0.1 * radius, -0.17 * radius, 0.85 * radius, 0.17 * radius)
+    image = _over(image, alpha * hand, _MARKER)
+    # a white tip on the hand: orientation stays visible on dark objects and at 64 px
+    tip = coverage("circle", lx, ly, 0.62 * radius, 0.0, 0.24 * radius, 0.0)
+    return _over(image, alpha * tip, _TIP)
 
 
 def render_frame(spec: SceneSpec, s: float, size: int, background: Image | None = None) -> Image:
