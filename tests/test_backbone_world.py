@@ -96,3 +96,33 @@ def test_lit_backbone_trains_its_projections_only(tiny_world, tmp_path):
     assert loaded.name == "lit"
     with pytest.raises(ValueError, match="holds a 'lit' backbone, not 'world'"):
         load_backbone("world", tmp_path / "lit")
+
+
+def test_order_head_reads_frame_order_and_is_not_saved(tiny_world, tmp_path):
+    """The training-only order head tells a clip from its reversal, trains the frame encoder
+    through its own loss, and leaves the saved backbone's shape and order-blindness alone."""
+    import json
+
+    from actionkit.backbones.order_head import OrderHead
+    from actionkit.backbones.world import WorldBackbone, WorldBackboneConfig
+    from actionkit.backbones.world_training import WorldTrainConfig, train_world_backbone
+
+    torch.manual_seed(0)
+    head = OrderHead(num_patches=4, token_dim=8, embed_dim=8, max_frames=4)
+    tokens, positions = torch.randn(2, 3, 4, 8), torch.tensor([0, 1, 3])
+    assert not torch.allclose(head(tokens, positions), head(tokens.flip(1), positions), atol=1e-4)
+
+    cfg = WorldBackboneConfig(num_frames=4, width=8, token_dim=16, embed_dim=16)
+    for weight in (0.0, 1.0):
+        train = WorldTrainConfig(epochs=1, batch_size=8, workers=0, warmup_steps=1, order_head_weight=weight, log_every=1)
+        train_world_backbone(tiny_world, tmp_path / str(weight), cfg, train, progress=False)
+    rows = [json.loads(line) for line in (tmp_path / "1.0" / "metrics.jsonl").read_text().splitlines()]
+    assert {"clip", "order_head"} <= set(rows[0])
+    plain = WorldBackbone.load(tmp_path / "0.0")
+    with_head = WorldBackbone.load(tmp_path / "1.0")
+    assert plain.state_dict().keys() == with_head.state_dict().keys()              # the head is not saved
+    assert not torch.equal(plain.state_dict()["visual_proj.weight"], with_head.state_dict()["visual_proj.weight"])
+    pixels = torch.randn(1, 4, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.allclose(with_head.encode_video(pixels).video, with_head.encode_video(pixels.flip(1)).video,
+                              atol=1e-6)
