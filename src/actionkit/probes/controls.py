@@ -17,19 +17,13 @@ from collections.abc import Callable
 
 import torch
 
+from actionkit.video.sampling import shuffled_order
+
 FrameOrder = Callable[[int], torch.Tensor]     # T -> frame indices [T]
-
-
-def _shuffled(t: int, seed: int = 0) -> torch.Tensor:
-    gen = torch.Generator().manual_seed(seed)
-    while True:
-        perm = torch.randperm(t, generator=gen)
-        if t < 3 or not (torch.equal(perm, torch.arange(t)) or torch.equal(perm, torch.arange(t).flip(0))):
-            return perm
 
 
 CONTROLS: dict[str, FrameOrder] = {
     "last_frame": lambda t: torch.full((t,), t - 1, dtype=torch.long),
     "first_frame": lambda t: torch.zeros(t, dtype=torch.long),
-    "shuffled": _shuffled,
+    "shuffled": lambda t: shuffled_order(t, torch.Generator().manual_seed(0)),
 }

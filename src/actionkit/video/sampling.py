@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
 
 _MODES = ("eval", "train")
 
@@ -57,3 +58,13 @@ def segment_indices(
         min(math.floor((i + float(u)) * num_total / num_frames), last)
         for i, u in enumerate(offsets)
     ]
+
+
+def shuffled_order(num_frames: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """A random order of ``num_frames`` frame indices that is neither the original nor its
+    reversal (for 3 or more frames), drawn from ``generator`` (the global RNG when None)."""
+    while True:
+        perm = torch.randperm(num_frames, generator=generator)
+        identity = torch.arange(num_frames)
+        if num_frames < 3 or not (torch.equal(perm, identity) or torch.equal(perm, identity.flip(0))):
+            return perm

@@ -25,6 +25,7 @@ from actionkit.methods.paxion.losses import atm_loss, vac_loss, vtc_loss
 from actionkit.methods.paxion.patcher import KnowledgePatcher, PatcherConfig, TextPerceiver
 from actionkit.scoring import MaxOverSetScoring
 from actionkit.train.trainer import TrainerConfig
+from actionkit.video.sampling import shuffled_order
 
 log = logging.getLogger(__name__)
 
@@ -121,14 +122,6 @@ def _with_antonyms(records: list[ClipRecord], skip: bool) -> list[ClipRecord]:
     if missing:
         log.warning("VAC: skipping %d of %d clips without an antonym caption", len(missing), len(records))
     return [r for r in records if r.antonym_caption]
-
-
-def shuffled_order(t: int) -> torch.Tensor:
-    """A random frame order that is neither the original nor its reversal (uses the global RNG)."""
-    while True:
-        perm = torch.randperm(t)
-        if t < 3 or not (torch.equal(perm, torch.arange(t)) or torch.equal(perm, torch.arange(t).flip(0))):
-            return perm
 
 
 def prepare(base: VideoTextModel, heads: PaxionHeads, data: ClipFeatures, cfg: PaxionConfig,
