@@ -76,6 +76,16 @@ def test_atm_prefers_the_original_order():
     assert math.isclose(atm_loss(sets, text, torch.tensor(s), paired_similarity=paired_max_over_set_similarity).item(), ce([5.0, 3.0], [1, 0]), rel_tol=1e-5)
 
 
+def test_atm_weights_leave_clips_out_over_the_whole_batch():
+    text = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
+    candidates = torch.tensor([[[1.0, 0.0], [0.6, 0.8]], [[0.0, 1.0], [1.0, 0.0]]])
+    s = torch.tensor(5.0)
+    both = atm_loss(candidates, text, s, paired_similarity=paired_cosine_similarity)
+    first = atm_loss(candidates, text, s, paired_similarity=paired_cosine_similarity, weights=torch.tensor([1.0, 0.0]))
+    assert math.isclose(first.item(), ce([5.0, 3.0], [1, 0]) / 2, rel_tol=1e-5)        # clip 1 takes no part
+    assert math.isclose(both.item(), (ce([5.0, 3.0], [1, 0]) + ce([0.0, 5.0], [1, 0])) / 2, rel_tol=1e-5)
+
+
 def test_vac_inside_vtc_adds_the_antonyms_to_the_video_to_text_side_only():
     """The authors' VAC: antonym captions join VTC's video->text pool; text->video is unchanged."""
     video, text = torch.eye(2), torch.eye(2)

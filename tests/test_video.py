@@ -57,10 +57,15 @@ def test_segment_indices_eval() -> None:
     assert segment_indices(15, 8) == [0, 2, 4, 6, 8, 10, 12, 14]
     assert segment_indices(8, 8) == list(range(8))
     for total in (5, 8, 16, 17, 30, 100):                              # a reversed video shows the same frames
-        for n in (4, 8, 16):
+        for n in (3, 4, 5, 8, 16):
             idx = segment_indices(total, n)
-            assert [total - 1 - i for i in reversed(idx)] == idx or (n % 2 and total % 2 == 0)
+            mirrored = [total - 1 - i for i in reversed(idx)]
             assert idx == sorted(idx)
+            if n % 2 and total % 2 == 0:       # odd N, even length: only the middle frame has no mirror
+                assert [a for k, a in enumerate(idx) if k != n // 2] == [a for k, a in enumerate(mirrored) if k != n // 2]
+                assert idx[n // 2] == total // 2
+            else:
+                assert mirrored == idx
 
 
 def test_segment_indices_short_video_repeats() -> None:

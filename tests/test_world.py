@@ -157,6 +157,16 @@ def test_same_seed_gives_byte_identical_clips_under_load(tmp_path):
         assert (tmp_path / "again.mp4").read_bytes() == f.read_bytes(), f.name
 
 
+def test_a_world_of_an_older_format_is_refused_not_relabelled(tmp_path):
+    cfg = WorldConfig(seed=1, num_frames=8, size=32)
+    generate_world(tmp_path / "w", 4, cfg, workers=1, progress=False)
+    saved = json.loads((tmp_path / "w" / "world.json").read_text())
+    del saved["format"]                                    # as written before the dynamics family
+    (tmp_path / "w" / "world.json").write_text(json.dumps(saved))
+    with pytest.raises(WorldConfigMismatch, match="format 1"):
+        generate_world(tmp_path / "w", 8, cfg, workers=1, progress=False)
+
+
 def test_other_seed_gives_another_world_and_mismatch_is_refused(tmp_path):
     generate_world(tmp_path, 3, WorldConfig(seed=1, num_frames=4, size=32), workers=1, progress=False)
     rows_1 = (tmp_path / "manifest.jsonl").read_text()

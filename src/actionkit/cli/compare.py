@@ -27,6 +27,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from actionkit.report import downstream_table_markdown, probe_table_markdown
     from actionkit.tasksets import TaskFiles, task_sets
     from actionkit.eval.run import TASKS
+    from actionkit.probes.controls import CONTROLS
 
     manifest, root = manifest_and_root(args.data, args.videos)
     named = _named(args.model or [])
@@ -48,7 +49,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     result = compare_models(models, records, root, sets, cached_features(args.features, records, backbone),
                             shots=tuple(args.shots), fewshot_seeds=tuple(range(args.fewshot_seeds)),
                             workers=args.workers, progress=not args.no_progress, device=args.device,
-                            read=read_options(args))
+                            read=read_options(args), controls=() if args.no_controls else tuple(CONTROLS))
     result = {"split": args.split, **result, "wall_seconds": round(time.time() - start, 2)}
     write_compare(args.out, result)
     print(probe_table_markdown({n: m["probes"] for n, m in result["models"].items()}))
@@ -70,4 +71,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-other-base", action="store_true",
                    help="compare a model even if it was trained on another backbone than --backbone/--weights")
     p.add_argument("--out", required=True, help="output folder (compare.json, compare.md, compare_probes.png)")
+    p.add_argument("--no-controls", action="store_true",
+                   help="skip the controls (last frame only, first frame only, shuffled frames)")
     p.set_defaults(func=cmd_compare)

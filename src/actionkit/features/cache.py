@@ -9,7 +9,7 @@ Each shard holds ``frame_tokens [n, T, P, Dv]`` and ``frame_pooled [n, T, D]`` o
 (fp16 by default). An index is JSON::
 
     {"format": 1, "backbone": name, "fingerprint": digest, "dtype": "float16",
-     "num_frames": T, "sampling": "tsn-eval",
+     "num_frames": T, "sampling": "tsn-eval-mirrored",
      "shards": ["shard-r0-00000.safetensors", ...],
      "clips": {id: {"shard": k, "offset": i, "shape": [T, P, Dv], "path": ..., "frame_indices": [...]}},
      "skipped": {id: {"path": ..., "reason": ...}}}

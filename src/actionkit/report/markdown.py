@@ -19,9 +19,11 @@ _MAX_SKIPPED_LISTED = 20
 
 
 def _cell(result: dict[str, Any] | None) -> str:
-    """Format one probe result as ``0.512 [0.47, 0.55]``; missing -> ``-``."""
+    """Format one probe result as ``0.512 [0.47, 0.55]``; missing -> ``-``; no clips -> ``n/a``."""
     if not result:
         return "-"
+    if not result.get("n", 1):
+        return "n/a"
     lo, hi = result.get("ci95", (0.0, 1.0))
     return f"{float(result['accuracy']):.3f} [{float(lo):.2f}, {float(hi):.2f}]"
 
@@ -65,7 +67,7 @@ def controls_markdown(report: dict[str, Any]) -> str:
                for name, fam in (report.get("families") or {}).items()]
     parts = []
     for title, models, ctrl in blocks:
-        n = next((p["n"] for m in models.values() for p in m.values() if p), 0)
+        n = max((p["n"] for m in models.values() for p in m.values() if p), default=0)
         lines = [f"### {title} ({n} clips)\n", _row(["model", "frames"] + [PROBE_TITLES[p] for p in PROBES]),
                  _row(["---", "---"] + ["---:"] * len(PROBES))]
         for name, probes in models.items():

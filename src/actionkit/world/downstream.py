@@ -1,10 +1,10 @@
 """Downstream evaluation sets built from Action World records (no annotation needed).
 
-- class names of the 20 verbs for zero-/few-shot recognition and video-to-action retrieval;
+- class names of the 30 verbs for zero-/few-shot recognition and video-to-action retrieval;
 - multiple-choice questions of two types: ``action`` (five captions of the same object with
   different verbs, the antonym among them) and ``object`` (five captions of the same verb
   and template with different coloured shapes);
-- RCAD sets: the true caption among the captions of the other 19 verbs for the same object
+- RCAD sets: the true caption among the captions of the other 29 verbs for the same object
   and template, i.e. counterfactuals that keep object and scene and change only the action.
 
 Records need the Action World fields ``verb``, ``colour``, ``object`` and ``template``.

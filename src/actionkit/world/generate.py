@@ -141,19 +141,30 @@ def _existing_clip_problem(path: Path, cfg: WorldConfig) -> str | None:
     return None
 
 
+# What a seed means: the verb list, the renderer and the encoder settings. Bumped whenever one of
+# them changes, so a folder made by another version is refused instead of relabelled.
+# 2: the dynamics family (15 pairs), the white-tipped marker, x264 without lookahead.
+WORLD_FORMAT = 2
+
+
 def _check_config(out: Path, cfg: WorldConfig) -> None:
     path = out / "world.json"
+    wanted = {**asdict(cfg), "format": WORLD_FORMAT}
     if path.exists():
         old = json.loads(path.read_text())
-        if old != asdict(cfg):
-            diff = ", ".join(f"{k}: {old.get(k)!r} -> {v!r}" for k, v in asdict(cfg).items() if old.get(k) != v)
+        if old.get("format", 1) != WORLD_FORMAT:
+            raise WorldConfigMismatch(
+                f"{out} holds a world of format {old.get('format', 1)} (another verb list, renderer or encoder); "
+                f"this version writes format {WORLD_FORMAT}: generate it into another --out")
+        if old != wanted:
+            diff = ", ".join(f"{k}: {old.get(k)!r} -> {v!r}" for k, v in wanted.items() if old.get(k) != v)
             raise WorldConfigMismatch(
                 f"{out} holds a world made with other settings ({diff}); "
                 "use the same settings to extend it, or another --out"
             )
     else:
         out.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(path, asdict(cfg))
+        write_json_atomic(path, wanted)
 
 
 def generate_world(out: Path | str, n: int, cfg: WorldConfig = WorldConfig(), workers: int = 2,

@@ -53,13 +53,20 @@ def vac_loss(video: torch.Tensor, text: torch.Tensor, antonym_text: torch.Tensor
 
 
 def atm_loss(candidates: torch.Tensor, text: torch.Tensor, logit_scale: torch.Tensor, *,
-             paired_similarity: Similarity, label_smoothing: float = 0.1) -> torch.Tensor:
+             paired_similarity: Similarity, label_smoothing: float = 0.1,
+             weights: torch.Tensor | None = None) -> torch.Tensor:
     """Pick the original clip among C temporal variants of it.
 
     candidates [B, C, ...] with candidate 0 the original (then reversed, shuffled, ...);
     text [B, D] the caption of the original; ``paired_similarity`` the model's ``[N, ...] x [N, D] -> [N]``.
+    ``weights`` [B] (0 or 1): clips that take part (a time-symmetric clip's reversal is the same
+    verb, so it takes no part); the loss is their sum over the whole batch size, so that under
+    ``torchrun`` the mean over ranks is the one-process loss.
     """
     b, c = candidates.shape[:2]
     sims = paired_similarity(candidates.flatten(0, 1), text.repeat_interleave(c, dim=0)).view(b, c)
     labels = torch.zeros(b, dtype=torch.long, device=candidates.device)
-    return F.cross_entropy(logit_scale * sims, labels, label_smoothing=label_smoothing)
+    if weights is None:
+        return F.cross_entropy(logit_scale * sims, labels, label_smoothing=label_smoothing)
+    per_clip = F.cross_entropy(logit_scale * sims, labels, label_smoothing=label_smoothing, reduction="none")
+    return (per_clip * weights).sum() / b

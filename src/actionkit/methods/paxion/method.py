@@ -136,6 +136,7 @@ def prepare(base: VideoTextModel, heads: PaxionHeads, data: ClipFeatures, cfg: P
     table = TextTable.build(base, [r.caption for r in records] + [r.antonym_caption for r in records
                                                                    if r.antonym_caption])
     caption_ids = table.ids([r.caption for r in records])
+    reversible = torch.tensor([r.extra.get("pair_kind") != "symmetric" for r in records]).float()  # ATM applies
     antonym_ids = table.ids([r.antonym_caption for r in records]) if "vac" in cfg.objectives else None
     weights = {k: cfg.loss_weights.get(k, 1.0) for k in cfg.objectives}
     vac_in_vtc = cfg.vac == "in_vtc" and "vac" in weights
@@ -161,8 +162,10 @@ def prepare(base: VideoTextModel, heads: PaxionHeads, data: ClipFeatures, cfg: P
             candidates = [video, heads.patcher(frames.flip(1))]                   # original, reversed
             if cfg.atm_shuffle:
                 candidates.append(heads.patcher(frames[:, shuffled_order(frames.shape[1]).to(device)]))
+            # a time-symmetric clip played backwards is the same verb: not a wrong answer for ATM
             losses["atm"] = atm_loss(torch.stack(candidates, dim=1), text, scale,
-                                     paired_similarity=heads.paired_similarity, label_smoothing=cfg.label_smoothing)
+                                     paired_similarity=heads.paired_similarity, label_smoothing=cfg.label_smoothing,
+                                     weights=reversible[idx].to(device) if not bool(reversible.all()) else None)
         loss = sum(weights[k] * v for k, v in losses.items())
         return {"loss": loss, **losses}
 
