@@ -35,7 +35,7 @@ from actionkit.eval.sets import TaskSets
 from actionkit.eval.tasks import SHOTS
 from actionkit.features.clip_features import ClipFeatures
 from actionkit.features.embeddings import embed_clips_orders
-from actionkit.probes.actionbench import model_block, score_actionbench
+from actionkit.probes.actionbench import control_orders, model_block, score_with_controls
 from actionkit.probes.controls import CONTROLS
 from actionkit.report import (controls_markdown, downstream_table_markdown, probe_panels_chart, probe_table_markdown,
                               write_json_atomic, write_text_atomic)
@@ -77,17 +77,15 @@ def compare_models(models: dict[str, VideoTextModel], records: list[ClipRecord],
     tasks: tuple[str, ...] | None = None
     for name, model in models.items():
         log.info("compare: %s", name)
-        orders = {"clip": None, **{c: CONTROLS[c] for c in controls}}
-        by_order = embed_clips_orders(model, records, root, orders, features, with_reversed=True, workers=workers,
-                                      progress=progress, device=device, read=read)
+        by_order = embed_clips_orders(model, records, root, control_orders(controls), features, with_reversed=True,
+                                      workers=workers, progress=progress, device=device, read=read)
         embedded = by_order["clip"]
         if not len(embedded):
             raise RuntimeError(f"{name}: none of the {len(records)} clips could be embedded "
                                f"(first: {embedded.skipped[0].reason if embedded.skipped else 'no clips'})")
         if tasks is None:       # decided on the clips that could be read (the same for every model)
             tasks, shots, out["skipped_tasks"] = fitting_tasks(embedded.records, sets, shots)
-        probes = score_actionbench(model, embedded)
-        probes.controls = {c: score_actionbench(model, by_order[c]) for c in controls}
+        probes = score_with_controls(model, by_order)
         result = evaluate(model, records, root, tasks, sets, features, progress=progress, workers=workers,
                           device=device, read=read, shots=shots, fewshot_seeds=fewshot_seeds, embedded=embedded)
         out["models"][name] = {**model_block(probes), "tasks": result.metrics}

@@ -142,6 +142,16 @@ def cached_features(path: str | None, records, backbone: VideoTextModel):
     return ClipFeatures.from_cache(path, records, backbone)
 
 
+def training_features(args: argparse.Namespace, records, backbone: VideoTextModel, root: Path, device: str):
+    """The backbone's frame features of the training ``records``: from ``--features``, else extracted now."""
+    from actionkit.features.clip_features import ClipFeatures
+
+    if args.features:
+        return ClipFeatures.from_cache(args.features, records, backbone)
+    return ClipFeatures.extract(backbone, records, root, workers=args.workers, progress=not args.no_progress,
+                                device=device, read=read_options(args))
+
+
 def output_path(given: str | None, folder: Path, kind: str, name: str, split: str) -> Path:
     """``--out``, or ``<kind>_<model name>_<split>.json`` beside the manifest."""
     return Path(given) if given else folder / f"{kind}_{name.replace(':', '_').replace('/', '_')}_{split}.json"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from actionkit.cli.common import (HELP, backbone_options, cached_features, common_options, data_options, load_models,
                                   manifest_and_root, model_options, output_path, read_options, read_split,
-                                  reading_options)
+                                  reading_options, training_features)
 
 
 def task_options() -> argparse.ArgumentParser:
@@ -68,7 +68,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_finetune(args: argparse.Namespace) -> int:
     """Train the Knowledge Fuser on the train split (its base frozen), then evaluate on --split."""
-    from actionkit.features.clip_features import ClipFeatures
     from actionkit.methods import METHODS, load_model
     from actionkit.methods.checkpoint import base_reference
     from actionkit.methods.paxion.fuser import FuserConfig
@@ -87,10 +86,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     train = TrainerConfig(**{**vars(method.train_defaults), "epochs": args.epochs, "batch_size": args.batch_size,
                              "lr": args.lr, "seed": args.seed, "device": args.device})
     train_records = read_split(manifest, "train")
-    features = cached_features(args.features, train_records, backbone)
-    if features is None:
-        features = ClipFeatures.extract(backbone, train_records, root, workers=args.workers,
-                                        progress=not args.no_progress, device=args.device, read=read_options(args))
+    features = training_features(args, train_records, backbone, root, args.device)
     summary = train_method(method, base, base_reference(model=args.model or args.patcher), features, out_dir,
                            FuserConfig(variant=args.variant), train, progress=not args.no_progress, resume=args.resume)
     print(json.dumps(summary, indent=2))

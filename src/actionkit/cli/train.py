@@ -6,12 +6,11 @@ import argparse
 import json
 
 from actionkit.cli.common import (HELP, backbone_options, common_options, data_options, load_backbone_from,
-                                  manifest_and_root, read_options, read_split, reading_options, stand_in_backbone)
+                                  manifest_and_root, read_split, reading_options, stand_in_backbone, training_features)
 from actionkit.cli.method_options import add_method_flags, configs_from_args
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from actionkit.features.clip_features import ClipFeatures
     from actionkit.methods import METHODS, backbone_of, load_model
     from actionkit.methods.checkpoint import base_reference
     from actionkit.methods.training import train_method
@@ -29,11 +28,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         base, base_ref = load_backbone_from(args, manifest.parent, device)
     backbone = backbone_of(base)
-    if args.features:
-        features = ClipFeatures.from_cache(args.features, records, backbone)
-    else:
-        features = ClipFeatures.extract(backbone, records, root, workers=args.workers, progress=not args.no_progress,
-                                        device=device, read=read_options(args))
+    features = training_features(args, records, backbone, root, device)
     out = args.out or str(manifest.parent / args.default_out)
     summary = train_method(method, base, base_ref, features, out, cfg, train, progress=not args.no_progress,
                            resume=args.resume)

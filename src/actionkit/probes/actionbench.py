@@ -127,13 +127,23 @@ def run_actionbench(model: VideoTextModel, records: list[ClipRecord], root: Path
     """Embed and score every clip of ``records``: decoded from videos (paths relative to
     ``root``), or read from ``features`` when given (clips without features are skipped);
     then each of ``controls`` (names of ``probes.controls.CONTROLS``) on the same clips."""
-    orders = {"clip": None, **{name: CONTROLS[name] for name in controls}}
-    embedded = embed_clips_orders(model, records, root, orders, features, with_reversed=True, batch_size=batch_size,
-                                  workers=workers, progress=progress, device=device, read=read)
+    embedded = embed_clips_orders(model, records, root, control_orders(controls), features, with_reversed=True,
+                                  batch_size=batch_size, workers=workers, progress=progress, device=device, read=read)
     if embedded["clip"].skipped:
         log.warning("%d of %d clips could not be read and were skipped", len(embedded["clip"].skipped), len(records))
+    return score_with_controls(model, embedded, tie_tol)
+
+
+def control_orders(controls: tuple[str, ...]) -> dict:
+    """The frame orders to embed: the clip as it is (``"clip"``), then each named control."""
+    return {"clip": None, **{name: CONTROLS[name] for name in controls}}
+
+
+def score_with_controls(model: VideoTextModel, embedded: dict[str, ClipEmbeddings],
+                        tie_tol: float = 1e-6) -> ActionBenchResult:
+    """The probes on ``embedded["clip"]``, with every other key of ``embedded`` as a control."""
     result = score_actionbench(model, embedded["clip"], tie_tol)
-    result.controls = {name: score_actionbench(model, embedded[name], tie_tol) for name in controls}
+    result.controls = {name: score_actionbench(model, e, tie_tol) for name, e in embedded.items() if name != "clip"}
     return result
 
 

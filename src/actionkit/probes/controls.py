@@ -13,13 +13,10 @@ frames are the same (the dynamics family); a high score there means the end stat
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 
+from actionkit.features.embeddings import FrameOrder
 from actionkit.video.sampling import shuffled_order
-
-FrameOrder = Callable[[int], torch.Tensor]     # T -> frame indices [T]
 
 
 CONTROLS: dict[str, FrameOrder] = {
