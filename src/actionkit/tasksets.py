@@ -13,6 +13,7 @@ from pathlib import Path
 from actionkit.data.manifest import ClipRecord
 from actionkit.eval.sets import TaskSets, read_class_list, read_counterfactuals, read_mcqa
 from actionkit.world import downstream as world
+from actionkit.world.glosses import GLOSSES, Gloss
 
 
 @dataclass
@@ -40,3 +41,13 @@ def task_sets(records: list[ClipRecord], files: TaskFiles = TaskFiles(), tasks: 
             world.rcad_items(records) if on_world else None)
     names = {verb: world.class_name(verb) for verb in counts} if on_world else {}
     return TaskSets(class_lists, names, questions, counterfactuals)
+
+
+def class_vocabulary(records: list[ClipRecord]) -> tuple[dict[str, str], dict[str, Gloss]]:
+    """Every class a model trained on ``records`` may be asked about: ``({label: name as prompted},
+    {label: lexicon entry})``. On the Action World, every verb of the world with its gloss (so
+    verbs a zero-shot split holds out of training have their descriptions too); otherwise the
+    records' labels, "_" read as spaces, and no lexicon entries."""
+    if world.is_world(records):
+        return {verb: world.class_name(verb) for verb in GLOSSES}, dict(GLOSSES)
+    return {label: label.replace("_", " ") for label in sorted({r.verb for r in records})}, {}

@@ -36,10 +36,20 @@ def class_embeddings(model: VideoTextModel, class_names: list[str], templates: t
     return F.normalize(e.mean(dim=1), dim=-1)
 
 
+def class_scores(model: VideoTextModel, video: torch.Tensor, class_names: list[str],
+                 templates: tuple[str, ...] = TEMPLATES) -> torch.Tensor:
+    """``[Nv, C]``: the model's own class scoring if it has one (``class_scores(video, names)``
+    not None, e.g. CLAVER's mean of per-view probabilities over its interpretive prompts), else
+    the cosine to the prompt-ensembled class embeddings."""
+    own = getattr(model, "class_scores", None)
+    scores = own(video, class_names) if own is not None else None
+    return model.similarity(video, class_embeddings(model, class_names, templates)) if scores is None else scores
+
+
 def zero_shot(model: VideoTextModel, video: torch.Tensor, labels: torch.Tensor, class_names: list[str],
               templates: tuple[str, ...] = TEMPLATES) -> dict[str, float]:
     """Top-1 / top-5 / mean-class accuracy of class-name prompts (``labels`` index ``class_names``)."""
-    scores = model.similarity(video, class_embeddings(model, class_names, templates))
+    scores = class_scores(model, video, class_names, templates)
     return {"top1": topk_accuracy(scores, labels, 1), "top5": topk_accuracy(scores, labels, min(5, len(class_names))),
             "mean_class": mean_class_accuracy(scores, labels), "classes": len(class_names),
             "n": len(labels)}

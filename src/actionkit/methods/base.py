@@ -49,6 +49,18 @@ class MethodHeads(nn.Module):
         """The base model's text features -> this model's text embedding ``[B, D]`` (default: the base's)."""
         return text.pooled
 
+    def json_state(self) -> dict:
+        """What the heads keep that is not a tensor (e.g. CLAVER's prompt bank): saved in ``method.json``."""
+        return {}
+
+    def load_json_state(self, state: dict) -> None:
+        """Restore ``json_state()`` after building (before the weights load)."""
+
+    def class_scores(self, model: VideoTextModel, video: torch.Tensor, class_names: list[str]) -> torch.Tensor | None:
+        """Scores ``[Nv, C]`` of clips against classes, if the method scores classes its own way
+        (CLAVER: the mean of per-view probabilities); None: the tasks' prompt ensemble."""
+        return None
+
 
 def temperature_without_decay(heads: nn.Module) -> list[dict]:
     """``optimizer_groups`` that exempt a learnable temperature (``logit_scale``) from weight decay."""
@@ -129,6 +141,10 @@ class MethodModel:
 
     def clip_vector(self, video: torch.Tensor) -> torch.Tensor:
         return self.heads.clip_vector(video)
+
+    def class_scores(self, video: torch.Tensor, class_names: list[str]) -> torch.Tensor | None:
+        """``[Nv, C]`` if the method scores classes its own way, else None (see ``eval.tasks.class_scores``)."""
+        return self.heads.class_scores(self, video, class_names)
 
     def fingerprint(self) -> str:
         return weights_digest(self.heads.state_dict(), {"method": self.method, "base": self.base.fingerprint()})

@@ -3,7 +3,10 @@
 A method folder holds ``heads.safetensors`` (the trained heads) and ``method.json``::
 
     {"format": 1, "method": NAME, "config": {...}, "base": BASE, "base_fingerprint": "...",
-     "train": {...trainer config...}, "summary": {...}}
+     "train": {...trainer config...}, "summary": {...}, "heads_state": {...}}
+
+``heads_state`` is what the heads keep that is not a tensor (``MethodHeads.json_state``, e.g.
+CLAVER's prompt bank); older folders have none.
 
 ``BASE`` says what the heads were trained on: ``{"backbone": NAME, "weights": DIR or null}``
 (a frozen backbone, ``backbones.load``) or ``{"model": DIR}`` (another method's folder, e.g.
@@ -58,7 +61,8 @@ def save_method(directory: Path | str, method: Method, cfg: Any, heads: MethodHe
             base_ref[f"{key}_relative"] = os.path.relpath(Path(base_ref[key]).resolve(), directory.resolve())
     write_json_atomic(directory / METHOD_FILE, {
         "format": FORMAT, "method": method.name, "config": asdict(cfg), "base": base_ref,
-        "base_fingerprint": base_fingerprint, "train": asdict(train), "summary": summary})
+        "base_fingerprint": base_fingerprint, "train": asdict(train), "summary": summary,
+        "heads_state": heads.json_state()})
 
 
 def base_reference(backbone: str | None = None, weights: Path | str | None = None,
@@ -103,6 +107,7 @@ def load_model(path: Path | str, device: str | torch.device = "cpu", *, backbone
     _check_base(meta.get("base_fingerprint"), base, where, allow_other_base)
     refuse_pickles(path, weights.name)
     heads = method.build(base, cfg)
+    heads.load_json_state(meta.get("heads_state", {}))
     _load_heads(heads, load_tensors(weights), weights)
     heads.requires_grad_(False)
     return method.model(base, heads.to(device_of(base)))

@@ -1,0 +1,1 @@
+"""CLAVER (Yang et al.): Kronecker masks, the temporal transformer, the method."""
