@@ -232,6 +232,6 @@ CLAVER = Method(
     name="claver", model_name="claver",
     description="CLAVER: Kronecker-mask temporal attention + interpretive prompts, Yang et al.",
     config=ClaverConfig, build=build, prepare=prepare,
-    train_defaults=TrainerConfig(epochs=15, batch_size=64, lr=1e-4, weight_decay=0.05, warmup_steps=30,
+    train_defaults=TrainerConfig(epochs=10, batch_size=64, lr=5e-4, weight_decay=0.05, warmup_steps=30,
                                  grad_clip=1.0),
 )
