@@ -153,18 +153,23 @@ def test_prompt_sets_grow_from_names_to_descriptions():
     assert described.source == "generated" and names.source == "none"
     # a label without a gloss still gets generic descriptions; a class the bank lacks gets its templates
     assert len(described.of("juggling balls")) > len(TEMPLATES)
-    assert described.of("a class never seen") == tuple(t.format("a class never seen") for t in TEMPLATES)
+    unseen = described.of("a class never seen")                       # not in the bank: templates + generic
+    assert unseen[:len(TEMPLATES)] == tuple(t.format("a class never seen") for t in TEMPLATES)
+    assert len(unseen) > len(TEMPLATES) and names.of("a class never seen") == ("a class never seen",)
 
 
 def test_user_descriptions_replace_generated_ones_and_bad_rows_are_one_line(tmp_path):
     good = tmp_path / "d.jsonl"
     rows = [{"class": "open", "kind": "decomposition", "text": "the lid goes up"},
             {"class": "open", "kind": "scene", "text": "a kitchen"},
-            {"class": "not_a_class", "kind": "synonyms", "text": "whatever"}]
+            {"class": "juggling balls", "kind": "parts", "text": "two hands and three balls"},   # by its name
+            {"class": "folding_paper", "kind": "synonyms", "text": "creasing a sheet"}]         # not trained on
     good.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     bank = build_bank(NAMES, "descriptions", glosses=GLOSSES, user=read_descriptions(good), source=str(good))
     assert bank.of(NAMES["open"])[len(TEMPLATES):] == ("the lid goes up",)     # "scene" is not a kind used
-    assert bank.counts["ignored"] == 1 and bank.counts["classes_not_in_label_set"] == 1
+    assert bank.counts["ignored"] == 1
+    assert bank.of("juggling balls")[len(TEMPLATES):] == ("two hands and three balls",)
+    assert bank.of("folding paper")[len(TEMPLATES):] == ("creasing a sheet",)   # zero-shot classes keep theirs
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps(rows[0]) + "\n" + json.dumps({"class": "open", "kind": "parts"}) + "\n")
     with pytest.raises(ManifestError, match=r"bad.jsonl:2: field text must be a non-empty string"):
@@ -197,10 +202,24 @@ def test_train_probe_and_class_scores_from_the_command_line(tiny_world, tiny_bac
     names = list(bank)[:4]
     scores = model.class_scores(video, names)
     assert scores.shape == (5, 4) and torch.allclose(scores.sum(dim=1), torch.ones(5), atol=1e-5)
-    probe = tmp_path / "probe.json"
-    assert main(["probe", "--data", str(tiny_world), "--model", str(out), "--out", str(probe)]) == 0
-    report = json.loads(probe.read_text())
-    assert "claver" in report["models"] and "last_frame" in report["controls"]
+    assert main(["compare", "--data", str(tiny_world), "--model", f"claver={out}", "--shots", "2", "--workers", "0",
+                 "--no-progress", "--out", str(tmp_path / "cmp")]) == 0
+    models = json.loads((tmp_path / "cmp" / "compare.json").read_text())["models"]
+    assert list(models) == ["backbone", "claver"]
+    assert "last_frame" in models["claver"]["controls"] and "zeroshot" in models["claver"]["tasks"]
+
+
+def test_zero_shot_uses_a_models_own_class_scores():
+    from actionkit.eval.tasks import zero_shot
+
+    class OwnScores:
+        def similarity(self, video, text):          # would get every clip wrong
+            raise AssertionError("the prompt ensemble must not be used")
+
+        def class_scores(self, video, names):
+            return torch.nn.functional.one_hot(torch.tensor([2, 0, 1]), len(names)).float()
+
+    assert zero_shot(OwnScores(), torch.zeros(3, 4), torch.tensor([2, 0, 1]), ["a", "b", "c"])["top1"] == 1.0
 
 
 def test_bad_settings_are_one_line_errors(tiny_world, tiny_backbone, tmp_path, capsys):

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from actionkit.data.manifest import ClipRecord
-from actionkit.eval.sets import TaskSets, read_class_list, read_counterfactuals, read_mcqa
+from actionkit.eval.sets import TaskSets, label_name, read_class_list, read_counterfactuals, read_mcqa
 from actionkit.world import downstream as world
 from actionkit.world.glosses import GLOSSES, Gloss
+from actionkit.world.vocabulary import verbs
 
 
 @dataclass
@@ -49,5 +50,5 @@ def class_vocabulary(records: list[ClipRecord]) -> tuple[dict[str, str], dict[st
     verbs a zero-shot split holds out of training have their descriptions too); otherwise the
     records' labels, "_" read as spaces, and no lexicon entries."""
     if world.is_world(records):
-        return {verb: world.class_name(verb) for verb in GLOSSES}, dict(GLOSSES)
-    return {label: label.replace("_", " ") for label in sorted({r.verb for r in records})}, {}
+        return {verb: world.class_name(verb) for verb in verbs()}, {v: GLOSSES[v] for v in verbs() if v in GLOSSES}
+    return {label: label_name(label) for label in sorted({r.verb for r in records})}, {}

@@ -34,7 +34,12 @@ class TaskSets:
     counterfactuals: list["RCADItem"] | None = None        # RCAD items
 
     def prompt(self, label: str) -> str:
-        return self.class_names.get(label, label.replace("_", " "))
+        return self.class_names.get(label, label_name(label))
+
+
+def label_name(label: str) -> str:
+    """A class label as prompted when nothing else names it: "_" read as spaces."""
+    return label.replace("_", " ")
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Protocol
 
 from actionkit.data.manifest import ManifestError, iter_json_objects
+from actionkit.eval.sets import label_name
 from actionkit.text.antonyms import action_antonym
 
 KINDS: tuple[str, ...] = ("decomposition", "parts", "synonyms")
@@ -132,19 +133,23 @@ class PromptBank:
     prompts: str = "descriptions"              # which set: one of PROMPT_SETS
     source: str = "generated"                  # where descriptions came from: generated / FILE / none
     counts: dict[str, int] = field(default_factory=dict)   # descriptions used per kind, ignored rows
+    kinds: tuple[str, ...] = KINDS             # kinds of descriptions used
 
     def of(self, name: str) -> tuple[str, ...]:
-        """The views of a class; a class the bank does not hold gets its name's views (no descriptions)."""
-        return self.views.get(name) or views_of(name, [], self.prompts)
+        """The views of a class; a class the bank does not hold gets its name's views, with the
+        generic descriptions when the bank uses descriptions."""
+        if name in self.views:
+            return self.views[name]
+        return views_of(name, [d.text for d in generic(name, name) if d.kind in self.kinds], self.prompts)
 
     def to_json(self) -> dict:
-        return {"prompts": self.prompts, "source": self.source, "counts": self.counts,
+        return {"prompts": self.prompts, "source": self.source, "counts": self.counts, "kinds": list(self.kinds),
                 "views": {k: list(v) for k, v in self.views.items()}}
 
     @staticmethod
     def from_json(d: Mapping) -> "PromptBank":
         return PromptBank({k: tuple(v) for k, v in d.get("views", {}).items()}, d.get("prompts", "descriptions"),
-                          d.get("source", "generated"), dict(d.get("counts", {})))
+                          d.get("source", "generated"), dict(d.get("counts", {})), tuple(d.get("kinds", KINDS)))
 
 
 def views_of(name: str, descriptions: list[str], prompts: str) -> tuple[str, ...]:
@@ -162,7 +167,8 @@ def views_of(name: str, descriptions: list[str], prompts: str) -> tuple[str, ...
 def build_bank(names: Mapping[str, str], prompts: str = "descriptions", kinds: tuple[str, ...] = KINDS,
                glosses: Mapping[str, GlossLike] | None = None, user: list[Description] | None = None,
                source: str = "generated") -> PromptBank:
-    """The views of every class of ``names`` (label -> name as prompted).
+    """The views of every class of ``names`` (label -> name as prompted) and of every class the
+    user's rows name (by label or by name; a label not in ``names`` is read with "_" as spaces).
 
     Descriptions per class: the user's rows for it if ``user`` has any, else its gloss's
     (``glosses``), else the generic ones; only the kinds in ``kinds`` are kept.
@@ -170,9 +176,13 @@ def build_bank(names: Mapping[str, str], prompts: str = "descriptions", kinds: t
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:
         raise ValueError(f"unknown description kind(s) {', '.join(unknown)}; kinds: {', '.join(KINDS)}")
+    names = dict(names)
+    label_of_name = {name: label for label, name in names.items()}
     by_class: dict[str, list[Description]] = {}
     for d in user or []:
-        by_class.setdefault(d.cls, []).append(d)
+        label = label_of_name.get(d.cls, d.cls)                  # a row may name the class by its name
+        names.setdefault(label, label_name(label))               # a class not trained on: zero-shot
+        by_class.setdefault(label, []).append(d)
     counts: Counter[str] = Counter()
     views = {}
     for label, name in names.items():
@@ -185,7 +195,4 @@ def build_bank(names: Mapping[str, str], prompts: str = "descriptions", kinds: t
         kept = [d.text for d in found if d.kind in kinds]
         counts.update(d.kind if d.kind in kinds else "ignored" for d in found)
         views[name] = views_of(name, kept, prompts)
-    unused = sorted(set(by_class) - set(names))
-    if unused:
-        counts["classes_not_in_label_set"] = len(unused)
-    return PromptBank(views, prompts, source if prompts == "descriptions" else "none", dict(counts))
+    return PromptBank(views, prompts, source if prompts == "descriptions" else "none", dict(counts), tuple(kinds))

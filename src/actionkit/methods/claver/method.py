@@ -22,9 +22,12 @@ frozen and its text side too (the authors fine-tune both; ``text.prompts`` are e
 the summary token is the backbone's pooled frame feature, projected (identity-initialised
 when the width equals D); a spatial embedding per token position for CNN backbones whose
 tokens carry no position (``spatial_embedding``); the caption contrastive term and its weight
-(the paper trains classification only); the optimizer puts the temporal module at
-``temporal_lr_scale`` x the learning rate and the projections in/out and the scale at 1x
-(the authors' 10x for new temporal layers vs. the pretrained encoder).
+(the paper trains classification only); the optimizer puts the temporal module (blocks,
+embeddings and the patch-token projection, all new) at ``temporal_lr_scale`` x the learning
+rate and the summary projection in, the projection out (the analogues of CLIP's pretrained
+projection) and the scale at 1x (the authors' 10x for new temporal layers vs. the pretrained
+encoder). Weight decay applies to every parameter but the scale, norms, biases and
+embeddings included (X-CLIP-style optimizers exempt those: not measured here).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from actionkit.backbones.protocol import VideoTextModel
+from actionkit.eval.sets import label_name
 from actionkit.features.clip_features import ClipFeatures
 from actionkit.features.text_table import TextTable
 from actionkit.methods.base import Method, MethodHeads, TrainingPlan, probe_shapes
@@ -63,8 +67,8 @@ class ClaverConfig:
         "help": "kronecker: CLAVER's temporal transformer over frame + patch tokens; mit: X-CLIP's transformer "
                 "over pooled frames (the anchor)"})
     mask: str = field(default="kmt", metadata={"help": f"Kronecker mask: {', '.join(MASK_KINDS)} (kronecker only)"})
-    width: int = field(default=128, metadata={"help": "width of the temporal transformer (equal to D: "
-                                                      "identity-initialised projections)"})
+    width: int = field(default=128, metadata={"help": "width of the Kronecker transformer (equal to D: "
+                                                      "identity-initialised projections; MIT runs at D)"})
     depth: int = field(default=2, metadata={"help": "blocks (authors: a third of the image encoder's depth)"})
     heads: int = field(default=4, metadata={"help": "attention heads"})
     mlp_ratio: int = field(default=4, metadata={"help": "MLP width multiple (authors: 4)"})
@@ -145,7 +149,7 @@ class ClaverHeads(CosineScoring, MethodHeads):
         probs = torch.zeros(video.shape[0], len(class_names), device=video.device)
         for v in range(num_views):
             ids = torch.tensor([position[views[v % len(views)]] for views in per_class], device=video.device)
-            probs += (self.scale * model.similarity(video, text[ids])).softmax(dim=-1)
+            probs += (float(self.scale) * model.similarity(video, text[ids])).softmax(dim=-1)
         return probs / num_views
 
     def json_state(self) -> dict:
@@ -155,8 +159,8 @@ class ClaverHeads(CosineScoring, MethodHeads):
         self.bank = PromptBank.from_json(state.get("prompt_bank", {}))
 
     def optimizer_groups(self) -> list[dict]:
-        """The temporal module's own layers at ``lr_scale`` x; projections in / out and the scale at 1x;
-        no weight decay on the scale."""
+        """The temporal module's new layers at ``lr_scale`` x; the summary projection in, the projection
+        out and the scale at 1x; no weight decay on the scale."""
         base_names = ("summary_in.", "proj_out.")
         fast, slow = [], []
         for name, p in self.temporal.named_parameters():
@@ -177,8 +181,9 @@ def prompt_bank(records, cfg: ClaverConfig) -> PromptBank:
     """The views of every class the model may be asked about (``tasksets.class_vocabulary``)."""
     names, glosses = class_vocabulary(records)
     user = read_descriptions(cfg.descriptions) if cfg.descriptions else None
-    return build_bank(names, cfg.prompts, cfg.description_kinds, glosses, user,
-                      source=cfg.descriptions or ("world lexicon" if glosses else "generic"))
+    lexicon = "world lexicon" if glosses else "generic"
+    source = f"{cfg.descriptions} (other classes: {lexicon})" if cfg.descriptions else lexicon
+    return build_bank(names, cfg.prompts, cfg.description_kinds, glosses, user, source=source)
 
 
 def prepare(base: VideoTextModel, heads: ClaverHeads, data: ClipFeatures, cfg: ClaverConfig,
@@ -191,7 +196,7 @@ def prepare(base: VideoTextModel, heads: ClaverHeads, data: ClipFeatures, cfg: C
     if "cls" in cfg.objectives and len(labels_sorted) < 2:
         raise ValueError(f"classification needs at least two classes among the training clips, found "
                          f"{len(labels_sorted)}")
-    class_views = [heads.bank.of(names.get(label, label.replace("_", " "))) for label in labels_sorted]
+    class_views = [heads.bank.of(names.get(label, label_name(label))) for label in labels_sorted]
     captions = [r.caption for r in records]
     table = TextTable.build(base, [t for views in class_views for t in views] + captions)
     text = F.normalize(table.pooled, dim=-1)                                   # [U, D], frozen

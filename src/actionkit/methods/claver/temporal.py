@@ -16,7 +16,7 @@ X-CLIP multi-frame integration transformer (MIT) as the anchor it is compared wi
 
 The authors feed CLIP's CLS token in and send it out through CLIP's own final norm and
 projection, so the untrained module starts as the image model. Here the backbone is frozen
-and its pooled feature is already normalised and projected, so there is no final norm, and
+and its pooled feature is already projected into the joint space, so there is no final norm, and
 the summary projection in and the projection out are initialised to the identity when the
 width equals D (the default on the built-in backbone): with no blocks and no embeddings the
 module returns the backbone's frame embeddings exactly, and untrained it is the frozen
