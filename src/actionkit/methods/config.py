@@ -111,3 +111,19 @@ def parse_set(pairs: list[str], *configs: type) -> dict:
             raise ValueError(f"--set {pair!r}: unknown key {key!r}; known: {', '.join(sorted(types))}")
         out[key] = parse_value(types[key], text, f"--set {key}")
     return out
+
+
+def check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    """A config field that must be one of ``choices``: ValueError naming it otherwise."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
+def check_objectives(objectives: tuple[str, ...], loss_weights: dict[str, float], known: tuple[str, ...]) -> None:
+    """A method's ``objectives`` (a non-empty subset of ``known``) and its ``loss_weights`` (of known ones)."""
+    unknown = [o for o in objectives if o not in known]
+    if unknown or not objectives:
+        raise ValueError(f"objectives must be a non-empty subset of {','.join(known)}, got {objectives}")
+    unknown = [k for k in loss_weights if k not in known]
+    if unknown:
+        raise ValueError(f"loss weights given for unknown objective(s) {', '.join(unknown)}")

@@ -45,6 +45,7 @@ from actionkit.eval.sets import label_name
 from actionkit.features.clip_features import ClipFeatures
 from actionkit.features.text_table import TextTable
 from actionkit.methods.base import Method, MethodHeads, TrainingPlan, probe_shapes
+from actionkit.methods.config import check_choice, check_objectives
 from actionkit.methods.claver.masks import MASK_KINDS
 from actionkit.methods.claver.temporal import (KroneckerTransformer, MultiFrameIntegration, TemporalShape,
                                                mean_of_normalised)
@@ -92,21 +93,13 @@ class ClaverConfig:
         "help": "learning-rate multiple of the temporal module (authors: 10)"})
 
     def __post_init__(self):
-        if self.temporal not in TEMPORAL_MODULES:
-            raise ValueError(f"temporal must be one of {', '.join(TEMPORAL_MODULES)}, got {self.temporal!r}")
-        if self.mask not in MASK_KINDS:
-            raise ValueError(f"mask must be one of {', '.join(MASK_KINDS)}, got {self.mask!r}")
-        if self.prompts not in PROMPT_SETS:
-            raise ValueError(f"prompts must be one of {', '.join(PROMPT_SETS)}, got {self.prompts!r}")
+        check_choice("temporal", self.temporal, TEMPORAL_MODULES)
+        check_choice("mask", self.mask, MASK_KINDS)
+        check_choice("prompts", self.prompts, PROMPT_SETS)
         unknown = [k for k in self.description_kinds if k not in KINDS]
         if unknown:
             raise ValueError(f"unknown description kind(s) {', '.join(unknown)}; kinds: {', '.join(KINDS)}")
-        unknown = [o for o in self.objectives if o not in OBJECTIVES]
-        if unknown or not self.objectives:
-            raise ValueError(f"objectives must be a non-empty subset of {','.join(OBJECTIVES)}, got {self.objectives}")
-        unknown = [k for k in self.loss_weights if k not in OBJECTIVES]
-        if unknown:
-            raise ValueError(f"loss weights given for unknown objective(s) {', '.join(unknown)}")
+        check_objectives(self.objectives, self.loss_weights, OBJECTIVES)
         for name, value, low in (("width", self.width, 1), ("depth", self.depth, 0), ("heads", self.heads, 1),
                                  ("mlp_ratio", self.mlp_ratio, 1), ("views", self.views, 1)):
             if value < low:

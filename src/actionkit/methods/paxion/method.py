@@ -21,6 +21,7 @@ from actionkit.data.manifest import ClipRecord
 from actionkit.features.clip_features import ClipFeatures
 from actionkit.features.text_table import TextTable
 from actionkit.methods.base import Method, MethodHeads, TrainingPlan, probe_shapes, temperature_without_decay
+from actionkit.methods.config import check_choice, check_objectives
 from actionkit.methods.paxion.losses import atm_loss, vac_loss, vtc_loss
 from actionkit.methods.paxion.patcher import KnowledgePatcher, PatcherConfig, TextPerceiver
 from actionkit.scoring import MaxOverSetScoring
@@ -60,14 +61,8 @@ class PaxionConfig:
         "help": "VAC: drop (and count) clips without an antonym caption instead of failing"})
 
     def __post_init__(self):
-        unknown = [o for o in self.objectives if o not in OBJECTIVES]
-        if unknown or not self.objectives:
-            raise ValueError(f"objectives must be a non-empty subset of {','.join(OBJECTIVES)}, got {self.objectives}")
-        unknown = [k for k in self.loss_weights if k not in OBJECTIVES]
-        if unknown:
-            raise ValueError(f"loss weights given for unknown objective(s) {', '.join(unknown)}")
-        if self.vac not in VAC_MODES:
-            raise ValueError(f"vac must be one of {', '.join(VAC_MODES)}, got {self.vac!r}")
+        check_objectives(self.objectives, self.loss_weights, OBJECTIVES)
+        check_choice("vac", self.vac, VAC_MODES)
         if self.vac == "in_vtc" and "vac" in self.objectives:
             if "vtc" not in self.objectives:
                 raise ValueError("vac=in_vtc adds the antonyms to VTC, so it needs vtc among the objectives "
