@@ -51,6 +51,7 @@ from actionkit.backbones.world import WorldBackbone
 from actionkit.checkpoint import read_json
 from actionkit.data.manifest import read_manifest
 from actionkit.eval import tasks as T
+from actionkit.eval.run import class_setup
 from actionkit.features.clip_features import ClipFeatures
 from actionkit.features.embeddings import embed_clips
 from actionkit.methods import METHODS, load_model
@@ -119,18 +120,18 @@ def probe_numbers(model, test, world, features) -> tuple[dict, dict]:
     return groups(result), {c: groups(r) for c, r in result.controls.items()}
 
 
+def recognition_setup(model, records, world, features) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """(clip representations, labels, class names as prompted) of ``records``, every class they hold."""
+    clips = embed_clips(model, records, world, features, with_reversed=False, progress=False)
+    kept, labels, names = class_setup(clips.records, None, task_sets(records, TaskFiles(), ("zeroshot",)))
+    return clips.rows(kept), labels, names
+
+
 def task_numbers(model, heldout_model, test, held_test, world, features) -> dict:
-    sets = task_sets(test, TaskFiles(), ("zeroshot",))
-    clips = embed_clips(model, test, world, features, with_reversed=False, progress=False)
-    classes = sorted({r.verb for r in clips.records})
-    labels = torch.tensor([classes.index(r.verb) for r in clips.records])
-    supervised = T.zero_shot(model, clips.video, labels, [sets.prompt(c) for c in classes])
-    held = embed_clips(heldout_model, held_test, world, features, with_reversed=False, progress=False)
-    held_classes = sorted({r.verb for r in held.records})
-    held_labels = torch.tensor([held_classes.index(r.verb) for r in held.records])
-    names = [sets.prompt(c) for c in held_classes]
-    zeroshot = T.zero_shot(heldout_model, held.video, held_labels, names)
-    fewshot = T.few_shot(heldout_model, held.video, held_labels, names, shots=SHOTS)
+    supervised = T.zero_shot(model, *recognition_setup(model, test, world, features))
+    held = recognition_setup(heldout_model, held_test, world, features)
+    zeroshot = T.zero_shot(heldout_model, *held)
+    fewshot = T.few_shot(heldout_model, *held, shots=SHOTS)
     return {"supervised": {"top1": supervised["top1"], "mean_class": supervised["mean_class"]},
             "zeroshot_heldout": {"top1": zeroshot["top1"], "mean_class": zeroshot["mean_class"]},
             "fewshot": {k: v for k, v in fewshot.items() if not k.endswith("_std")}}
@@ -275,11 +276,7 @@ def main() -> None:
         runs = []
         for seed in args.seeds:
             _, held_model, _ = model_pair("kmt", seed, prompts)
-            clips = embed_clips(held_model, held_test, world, test_features, with_reversed=False, progress=False)
-            classes = sorted({r.verb for r in clips.records})
-            sets = task_sets(held_test, TaskFiles(), ("zeroshot",))
-            labels = torch.tensor([classes.index(r.verb) for r in clips.records])
-            z = T.zero_shot(held_model, clips.video, labels, [sets.prompt(c) for c in classes])
+            z = T.zero_shot(held_model, *recognition_setup(held_model, held_test, world, test_features))
             runs.append({"top1": z["top1"], "mean_class": z["mean_class"]})
         ablation[prompts] = aggregate(runs)
 

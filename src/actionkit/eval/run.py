@@ -37,7 +37,7 @@ class EvalResult:
     skipped: list[SkippedClip] = field(default_factory=list)
 
 
-def _class_setup(clips: list[ClipRecord], classes: list[str] | None, sets: TaskSets
+def class_setup(clips: list[ClipRecord], classes: list[str] | None, sets: TaskSets
                  ) -> tuple[list[ClipRecord], torch.Tensor, list[str]]:
     """(the clips of the evaluated classes, their labels, the class names as prompted)."""
     classes = sorted(Counter(r.verb for r in clips)) if classes is None else classes
@@ -91,7 +91,7 @@ def evaluate(model: VideoTextModel, records: list[ClipRecord], root: Path | str,
     if recognition:
         per_split: dict[str, list[dict[str, float]]] = {t: [] for t in recognition}
         for classes in sets.class_lists:                 # several split files: mean +- std over them
-            kept, labels, names = _class_setup(clips.records, classes, sets)
+            kept, labels, names = class_setup(clips.records, classes, sets)
             v = clips.rows(kept)
             if "zeroshot" in tasks:
                 per_split["zeroshot"].append(T.zero_shot(model, v, labels, names))

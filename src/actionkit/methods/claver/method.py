@@ -170,9 +170,8 @@ def build(base: VideoTextModel, cfg: ClaverConfig) -> ClaverHeads:
     return ClaverHeads(shape, cfg.temporal, cfg.temporal_lr_scale)
 
 
-def prompt_bank(records, cfg: ClaverConfig) -> PromptBank:
+def prompt_bank(names: dict[str, str], glosses: dict, cfg: ClaverConfig) -> PromptBank:
     """The views of every class the model may be asked about (``tasksets.class_vocabulary``)."""
-    names, glosses = class_vocabulary(records)
     user = read_descriptions(cfg.descriptions) if cfg.descriptions else None
     lexicon = "world lexicon" if glosses else "generic"
     source = f"{cfg.descriptions} (other classes: {lexicon})" if cfg.descriptions else lexicon
@@ -183,9 +182,9 @@ def prepare(base: VideoTextModel, heads: ClaverHeads, data: ClipFeatures, cfg: C
             device: torch.device) -> TrainingPlan:
     """Text features of every class view and caption once; the step over cached frame features."""
     records = data.records
-    heads.bank = prompt_bank(records, cfg)
+    names, glosses = class_vocabulary(records)
+    heads.bank = prompt_bank(names, glosses, cfg)
     labels_sorted = sorted({r.verb for r in records})
-    names, _ = class_vocabulary(records)
     if "cls" in cfg.objectives and len(labels_sorted) < 2:
         raise ValueError(f"classification needs at least two classes among the training clips, found "
                          f"{len(labels_sorted)}")
