@@ -176,6 +176,21 @@ def fmt(x: dict | None, digits: int = 3) -> str:
     return f"{x['mean']:.{digits}f} ± {x['std']:.{digits}f}" if x["n"] > 1 else f"{x['mean']:.{digits}f}"
 
 
+def command_line(script: str, flags: list[tuple[str, list, list]], epochs: int | None) -> str:
+    """The command that reproduces a run: ``flags`` are (name, value, default); defaults are left out."""
+    return f"python benchmarks/{script}.py --run RUN" + "".join(
+        f" --{flag} {' '.join(map(str, value))}" for flag, value, default in flags if value != default) + (
+        f" --epochs {epochs}" if epochs else "")
+
+
+def write_results(out: Path, name: str, result: dict, text: str) -> None:
+    """``out/NAME.json`` and ``out/NAME.md`` (atomically); the table is printed too."""
+    write_json_atomic(out / f"{name}.json", result)
+    write_text_atomic(out / f"{name}.md", text)
+    print(text)
+    print(f"written: {out / f'{name}.json'}, {out / f'{name}.md'} ({result['seconds']:.0f} s)")
+
+
 def markdown(result: dict, command: str) -> str:
     v = result["variants"]
     lines = [f"# CLAVER masks and anchors on the Action World (`{command}`)", "",
@@ -285,16 +300,9 @@ def main() -> None:
               "descriptions_source": ", ".join(sorted(sources)) or "none (no CLAVER variant run)",
               "held_out_verbs": sorted(held), "seconds": round(time.time() - start, 1),
               "threads": torch.get_num_threads(), "run": str(run)}
-    command = "python benchmarks/claver.py --run RUN" + "".join(
-        f" --{flag} {' '.join(map(str, value))}" for flag, value, default in (
-            ("seeds", args.seeds, [0, 1, 2]), ("variants", args.variants, list(VARIANTS)),
-            ("prompts", args.prompts, list(PROMPTS))) if value != default) + (
-        f" --epochs {args.epochs}" if args.epochs else "")
-    out = Path(args.out)
-    write_json_atomic(out / "claver.json", result)
-    write_text_atomic(out / "claver.md", markdown(result, command))
-    print(markdown(result, command))
-    print(f"written: {out / 'claver.json'}, {out / 'claver.md'} ({result['seconds']:.0f} s)")
+    command = command_line("claver", [("seeds", args.seeds, [0, 1, 2]), ("variants", args.variants, list(VARIANTS)),
+                                       ("prompts", args.prompts, list(PROMPTS))], args.epochs)
+    write_results(Path(args.out), "claver", result, markdown(result, command))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Adding a method = a folder under ``methods/`` + one line here (README, "Adding a
 from actionkit.methods.base import Method, MethodHeads, MethodModel, TrainingPlan, backbone_of
 from actionkit.methods.checkpoint import load_model
 from actionkit.methods.claver.method import CLAVER
+from actionkit.methods.lss.method import LSS
 from actionkit.methods.paxion.fuser import FUSER
 from actionkit.methods.paxion.method import PAXION
 
@@ -13,6 +14,7 @@ METHODS: dict[str, Method] = {
     PAXION.name: PAXION,      # PAXION Knowledge Patcher + DVDM
     FUSER.name: FUSER,        # PAXION Knowledge Fuser (on a patched model)
     CLAVER.name: CLAVER,      # CLAVER Kronecker-mask temporal attention + interpretive prompts
+    LSS.name: LSS,            # LSS self-distillation in language concept spaces (no labels)
 }
 
 __all__ = ["METHODS", "Method", "MethodHeads", "MethodModel", "TrainingPlan", "backbone_of", "load_model"]

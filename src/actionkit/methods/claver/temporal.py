@@ -14,6 +14,11 @@ X-CLIP multi-frame integration transformer (MIT) as the anchor it is compared wi
 4. each frame's summary token -> projection to D -> per-frame embeddings ``[B, T, D]``; the clip embedding is the mean over T of the L2-normalised frame
    embeddings, L2-normalised ``[B, D]``.
 
+A *view* of the clip (LSS's temporal and spatial crops) is a subset of its frames and of its
+patch places: ``forward(..., frames=, patches=)`` give their positions, so each kept token
+gets the temporal and spatial embedding of where it came from, and the mask is built for the
+view's own T' x (1 + P').
+
 The authors feed CLIP's CLS token in and send it out through CLIP's own final norm and
 projection, so the untrained module starts as the image model. Here the backbone is frozen
 and its pooled feature is already projected into the joint space, so there is no final norm, and
@@ -120,27 +125,41 @@ class KroneckerTransformer(nn.Module):
     def tokens_per_frame(self) -> int:
         return 1 + self.shape.num_patches
 
-    def blocked(self, device: torch.device) -> torch.Tensor | None:
-        """The ``[T*L, T*L]`` mask of this module's kind (None for joint: nothing blocked)."""
+    def blocked(self, device: torch.device, num_frames: int | None = None,
+                tokens_per_frame: int | None = None) -> torch.Tensor | None:
+        """The ``[T*L, T*L]`` mask of this module's kind (None for joint: nothing blocked), for the
+        module's own shape or a view's."""
         if self.shape.mask == "joint":
             return None
-        return kronecker_mask(self.shape.mask, self.shape.num_frames, self.tokens_per_frame).to(device)
+        return kronecker_mask(self.shape.mask, num_frames or self.shape.num_frames,
+                              tokens_per_frame or self.tokens_per_frame).to(device)
 
-    def forward(self, frame_tokens: torch.Tensor, frame_pooled: torch.Tensor) -> torch.Tensor:
+    def forward(self, frame_tokens: torch.Tensor, frame_pooled: torch.Tensor, frames: torch.Tensor | None = None,
+                patches: torch.Tensor | None = None) -> torch.Tensor:
+        """``[B, T', P', Dv]``, ``[B, T', D]`` -> ``[B, T', D]``; ``frames`` ``[T']`` and ``patches`` ``[P']`` are
+        the positions of a view's frames and patch places (default: all, in order)."""
         b, t, p, _ = frame_tokens.shape
-        if (t, p) != (self.shape.num_frames, self.shape.num_patches):
+        frames = torch.arange(t, device=frame_tokens.device) if frames is None else frames
+        patches = torch.arange(p, device=frame_tokens.device) if patches is None else patches
+        if (len(frames), len(patches)) != (t, p):
+            raise ValueError(f"{t} frames of {p} patch tokens given with {len(frames)} frame and {len(patches)} "
+                             "patch positions")
+        outside = lambda pos, n: len(pos) > 0 and (int(pos.min()) < 0 or int(pos.max()) >= n)   # noqa: E731
+        if t > self.shape.num_frames or p > self.shape.num_patches or outside(frames, self.shape.num_frames) \
+                or outside(patches, self.shape.num_patches):
             raise ValueError(f"the temporal transformer was built for {self.shape.num_frames} frames of "
                              f"{self.shape.num_patches} patch tokens, got {t} of {p}")
-        x = torch.cat([self.summary_in(frame_pooled)[:, :, None], self.patch_in(frame_tokens)], dim=2)  # [B, T, L, w]
-        x = x + self.temporal[None, :, None, :]
+        x = torch.cat([self.summary_in(frame_pooled)[:, :, None], self.patch_in(frame_tokens)], dim=2)  # [B, T', L', w]
+        x = x + self.temporal[frames][None, :, None, :]
         if self.spatial is not None:
-            x = x + self.spatial[None, None]
-        x = x.flatten(1, 2)                                                              # [B, T*L, w]
-        blocked = self.blocked(x.device)
+            places = torch.cat([patches.new_zeros(1), patches + 1])                     # the summary's, then the patches'
+            x = x + self.spatial[places][None, None]
+        x = x.flatten(1, 2)                                                              # [B, T'*L', w]
+        blocked = self.blocked(x.device, t, 1 + p)
         for block in self.blocks:
             x = block(x, blocked)
-        summary = x.view(b, t, self.tokens_per_frame, -1)[:, :, 0]                       # [B, T, w]
-        return self.proj_out(summary)                                                    # [B, T, D]
+        summary = x.view(b, t, 1 + p, -1)[:, :, 0]                                       # [B, T', w]
+        return self.proj_out(summary)                                                    # [B, T', D]
 
 
 class MultiFrameIntegration(nn.Module):
