@@ -85,10 +85,11 @@ def mean_std(values: list[float]) -> dict[str, float]:
             "n": len(values)}          # sample standard deviation over seeds
 
 
-def trained(folder: Path, cfg: ClaverConfig, seed: int, records, cache: Path, backbone, backbone_dir: Path,
+def trained(method_name: str, folder: Path, cfg, seed: int, features: ClipFeatures, backbone, backbone_dir: Path,
             epochs: int | None = None) -> dict:
-    """Train (or reuse) CLAVER with ``cfg`` and the method's default training at ``seed``; its summary."""
-    method = METHODS["claver"]
+    """Train (or reuse) a method with ``cfg`` and its default training at ``seed`` on ``features``; its summary.
+    A folder holding another config, or a run cut short, is trained again from scratch."""
+    method = METHODS[method_name]
     train = method.train_defaults
     train = type(train)(**{**asdict(train), "seed": seed, "epochs": epochs or train.epochs})
     meta = folder / METHOD_FILE
@@ -99,7 +100,6 @@ def trained(folder: Path, cfg: ClaverConfig, seed: int, records, cache: Path, ba
         logging.warning("%s holds another config: training again", folder)
     if folder.exists():
         shutil.rmtree(folder)      # another config, or a run cut short: start over (seconds stay whole)
-    features = ClipFeatures.from_cache(cache, records, backbone)
     return train_method(method, backbone, base_reference("world", backbone_dir), features, folder, cfg, train,
                         progress=False)
 
@@ -263,9 +263,11 @@ def main() -> None:
         cfg = ClaverConfig(**VARIANTS[variant], prompts=prompts)
         suffix = "" if prompts == "descriptions" else f"-{prompts}"
         main_dir, held_dir = store / f"{variant}{suffix}-s{seed}", store / f"{variant}{suffix}-heldout-s{seed}"
-        summary = trained(main_dir, cfg, seed, train, cache, backbone, backbone_dir, args.epochs) \
+        summary = trained("claver", main_dir, cfg, seed, ClipFeatures.from_cache(cache, train, backbone), backbone,
+                          backbone_dir, args.epochs) \
             if not suffix else None
-        trained(held_dir, cfg, seed, train_seen, cache, backbone, backbone_dir, args.epochs)
+        trained("claver", held_dir, cfg, seed, ClipFeatures.from_cache(cache, train_seen, backbone), backbone,
+                backbone_dir, args.epochs)
         main_model = load_model(main_dir, backbone=backbone) if not suffix else None
         return main_model, load_model(held_dir, backbone=backbone), summary
 

@@ -26,12 +26,9 @@ benchmarks/results/lss.{json,md}: ``{"variants": {NAME: {"tasks": {TASK: {METRIC
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
-import shutil
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -39,19 +36,16 @@ from sklearn.linear_model import LogisticRegression
 
 from actionkit.backbones.world import WorldBackbone
 from actionkit.backbones.world_training import WorldTrainConfig, train_world_backbone
-from actionkit.checkpoint import read_json
 from actionkit.data.manifest import read_manifest, write_manifest
 from actionkit.eval import tasks as T
 from actionkit.features.clip_features import ClipFeatures
 from actionkit.features.embeddings import embed_clips
 from actionkit.features.extract import ExtractConfig, extract_features
-from actionkit.methods import METHODS, load_model
-from actionkit.methods.checkpoint import METHOD_FILE, base_reference
+from actionkit.methods import load_model
 from actionkit.methods.lss.method import LssConfig
-from actionkit.methods.training import train_method
 from actionkit.world.vocabulary import PAIRS_BY_KEY
 from claver import (aggregate, command_line, fmt, probe_numbers, recognition_setup,   # benchmarks/claver.py
-                    write_results)
+                    trained, write_results)
 
 HELD_OUT_PAIRS = ("open_close", "orbit")     # as benchmarks/claver.py: one state pair, one dynamics pair
 SHOTS = (2, 4, 8, 16)
@@ -76,22 +70,6 @@ def heldout_backbone(run: Path, store: Path, held: set[str]) -> Path:
         os.symlink((run / "world" / "clips").resolve(), world / "clips")
     train_world_backbone(world, folder, cfg=WorldTrainConfig(), progress=False, resume=True)
     return folder
-
-
-def trained(folder: Path, cfg: LssConfig, seed: int, features: ClipFeatures, backbone, backbone_dir: Path,
-            epochs: int | None) -> dict:
-    method = METHODS["lss"]
-    train = type(method.train_defaults)(**{**asdict(method.train_defaults), "seed": seed,
-                                           "epochs": epochs or method.train_defaults.epochs})
-    meta = folder / METHOD_FILE
-    if meta.is_file():
-        saved = read_json(meta)
-        if saved["config"] == json.loads(json.dumps(asdict(cfg))) and saved["train"] == asdict(train):
-            return saved["summary"]
-    if folder.exists():
-        shutil.rmtree(folder)
-    return train_method(method, backbone, base_reference("world", backbone_dir), features, folder, cfg, train,
-                        progress=False)
 
 
 def linear_probe(model, train, test, world, cache_features) -> float:
@@ -164,7 +142,7 @@ def main() -> None:
                 model = backbone
             else:
                 folder = store / f"{variant}-s{seed}"
-                summary = trained(folder, LssConfig(**VARIANTS[variant]), seed, train_features, backbone,
+                summary = trained("lss", folder, LssConfig(**VARIANTS[variant]), seed, train_features, backbone,
                                   backbone_dir, args.epochs)
                 model = load_model(folder, backbone=backbone)
             families, controls = probe_numbers(model, test, world, test_features)

@@ -15,8 +15,8 @@ from actionkit.methods import METHODS, load_model
 from actionkit.methods.checkpoint import base_reference
 from actionkit.methods.claver.temporal import KroneckerTransformer, TemporalShape
 from actionkit.methods.lss.concepts import concept_spaces
-from actionkit.methods.lss.losses import (alignment_loss, distillation_loss, ema_momentum, teacher_targets,
-                                          uniform_prior_loss)
+from actionkit.methods.lss.losses import (alignment_loss, distillation_loss, ema_momentum, entropy,
+                                          teacher_targets, uniform_prior_loss)
 from actionkit.methods.lss.method import LSS, CollapseMonitor, LssCollapsed, LssConfig
 from actionkit.methods.lss.views import ViewConfig, sample_views
 from actionkit.methods.training import train_method
@@ -104,17 +104,18 @@ def test_collapse_stops_training_with_a_clear_message():
     history = []
     monitor = CollapseMonitor(steps_per_epoch=2, stop_at=1, num_concepts=4, history=history)
     spread = torch.eye(4)[None].repeat(2, 1, 1)                                  # every clip its own concept
-    monitor.add(0, spread)
-    monitor.add(1, spread)
+    monitor.add(0, spread, float(entropy(spread)))
+    monitor.add(1, spread, float(entropy(spread)))
     assert history == [{"epoch": 0, "teacher_entropy": 0.0, "argmax_concepts": 4}]
     same = torch.zeros(2, 4, 4)
     same[..., 1] = 1.0
-    monitor.add(2, same)
+    monitor.add(2, same, float(entropy(same)))
     with pytest.raises(LssCollapsed, match="collapsed in epoch 1: the teacher sent every clip to 1 concept"):
-        monitor.add(3, same)
-    CollapseMonitor(1, stop_at=0, num_concepts=4, history=[]).add(0, same)      # 0: only logged
+        monitor.add(3, same, float(entropy(same)))
+    quiet = CollapseMonitor(1, stop_at=0, num_concepts=4, history=[])           # 0: only logged
+    quiet.add(0, same, float(entropy(same)))
     resumed = CollapseMonitor(2, stop_at=1, num_concepts=4, history=[])
-    resumed.add(3, same)                                 # a resumed run's first, partial epoch is not judged
+    resumed.add(3, same, float(entropy(same)))          # a resumed run's first, partial epoch: not judged
     assert resumed.history == []
 
 

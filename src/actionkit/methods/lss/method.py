@@ -146,7 +146,7 @@ class LssHeads(CosineScoring, MethodHeads):
         self.spaces = spaces
         size = (len(SPACES), len(spaces["labels"]))
         if getattr(self, "center", None) is None or tuple(self.center.shape) != size:
-            self.register_buffer("center", torch.zeros(size))
+            self.register_buffer("center", torch.zeros(size, device=self.student.temporal.device))
 
     def embed(self, module: KroneckerTransformer, frame_tokens: torch.Tensor, frame_pooled: torch.Tensor,
               view: View | None = None) -> torch.Tensor:
@@ -195,11 +195,12 @@ class CollapseMonitor:
         self.entropy, self.steps = 0.0, 0
         self.wins = torch.zeros(self.num_concepts, dtype=torch.float64)
 
-    def add(self, step: int, targets: torch.Tensor) -> None:
-        """Teacher target distributions ``[G, B, C]`` of ``step``; closes the epoch at its last step."""
+    def add(self, step: int, targets: torch.Tensor, mean_entropy: float) -> None:
+        """Teacher target distributions ``[G, B, C]`` of ``step`` and their mean entropy; closes the epoch
+        at its last step."""
         if self.start is None:
             self.start = step
-        self.entropy += float(entropy(targets))
+        self.entropy += mean_entropy
         self.steps += 1
         self.wins += torch.bincount(targets.argmax(-1).flatten().cpu(), minlength=self.num_concepts).double()
         if (step + 1) % self.steps_per_epoch:
@@ -228,7 +229,6 @@ def prepare(base: VideoTextModel, heads: LssHeads, data: ClipFeatures, cfg: LssC
     """Concept bases once; the step over cached frame features. Reads no label and no caption."""
     spaces: ConceptSpaces = concept_spaces(cfg.concepts, cfg.descriptions, cfg.description_kind)
     heads.set_concepts(asdict(spaces))
-    heads.center = heads.center.to(device)
     category, description = (b.to(device) for b in encode_bases(base, spaces))       # [C, D] each
     bases = {"category": category, "description": description}
     weights = {k: cfg.loss_weights.get(k, 1.0) for k in cfg.objectives}
@@ -266,9 +266,10 @@ def prepare(base: VideoTextModel, heads: LssHeads, data: ClipFeatures, cfg: LssC
                 torch.distributed.all_reduce(batch_mean)
                 batch_mean /= torch.distributed.get_world_size()
             heads.center.mul_(cfg.center_momentum).add_(batch_mean, alpha=1 - cfg.center_momentum)
-        monitor[0].add(step_index, targets["category"])
+        teacher_entropy = entropy(targets["category"])
+        monitor[0].add(step_index, targets["category"], float(teacher_entropy))
         loss = sum(weights[k] * v for k, v in losses.items())
-        return {"loss": loss, **losses, "teacher_entropy": entropy(targets["category"]).detach()}
+        return {"loss": loss, **losses, "teacher_entropy": teacher_entropy}
 
     return TrainingPlan(step, len(data), {"concepts": len(spaces), "concept_source": spaces.source,
                                           "collapse_monitor": history})
