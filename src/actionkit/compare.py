@@ -30,6 +30,7 @@ import torch
 from actionkit.backbones.protocol import VideoTextModel
 from actionkit.data.clips import ReadOptions
 from actionkit.data.manifest import ClipRecord
+from actionkit.eval.explanations import explanations_markdown
 from actionkit.eval.run import TASKS, evaluate
 from actionkit.eval.sets import TaskSets
 from actionkit.eval.tasks import SHOTS
@@ -89,6 +90,8 @@ def compare_models(models: dict[str, VideoTextModel], records: list[ClipRecord],
         result = evaluate(model, records, root, tasks, sets, features, progress=progress, workers=workers,
                           device=device, read=read, shots=shots, fewshot_seeds=fewshot_seeds, embedded=embedded)
         out["models"][name] = {**model_block(probes), "tasks": result.metrics}
+        if probes.explanations is not None:
+            out["models"][name]["explanations"] = probes.explanations
         out.update(n_clips=len(embedded), skipped=len(result.skipped))
     return out
 
@@ -120,6 +123,9 @@ def write_compare(out_dir: Path | str, result: dict) -> None:
              downstream_table_markdown({name: m["tasks"] for name, m in result["models"].items()})]
     if result["skipped_tasks"]:
         lines += ["", "Tasks left out:"] + [f"- {t}: {why}" for t, why in result["skipped_tasks"].items()]
+    explained = {name: m["explanations"] for name, m in result["models"].items() if "explanations" in m}
+    if explained:
+        lines += ["", "## Explanations", "", explanations_markdown(explained)]
     write_text_atomic(out_dir / "compare.md", "\n".join(lines) + "\n")
     probe_panels_chart(view, out_dir / "compare_probes.png")
 

@@ -123,6 +123,13 @@ class _HFBase(CosineScoring):
         return tokens.unflatten(0, (b, t)), pooled.unflatten(0, (b, t))
 
     @torch.no_grad()
+    def project_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Patch tokens ``[..., Dv]`` -> the joint space ``[..., D]`` through the vision model's final norm and
+        projection, as the CLS token is (dense CLIP features, as MaskCLIP reads them)."""
+        dtype = self.model.visual_projection.weight.dtype
+        return self.model.visual_projection(self.model.vision_model.post_layernorm(tokens.to(self.device, dtype)))
+
+    @torch.no_grad()
     def encode_text(self, texts: list[str]) -> TextFeatures:
         enc = self.tokenizer(
             list(texts), padding=True, truncation=True, max_length=self.max_text_len, return_tensors="pt"

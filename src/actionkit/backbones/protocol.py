@@ -18,6 +18,9 @@ contract:
 - ``fingerprint() -> str``: a digest of the weights and settings, which feature caches and
   method checkpoints check.
 
+Optional: ``project_tokens(frame_tokens [..., Dv]) -> [..., D]``, the backbone's own map from a
+patch token to the joint space (dense features, read by ALT's region alignment).
+
 ``frame_independent`` is True when each frame is encoded on its own (image backbones): then
 the features of a reversed or shuffled clip are the cached frame features reindexed on T,
 and no video needs decoding or encoding again. A video backbone whose frames see each other

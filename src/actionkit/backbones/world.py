@@ -165,6 +165,11 @@ class WorldBackbone(CosineScoring, nn.Module):
     def video_from_frames(self, frame_tokens: torch.Tensor, frame_pooled: torch.Tensor) -> torch.Tensor:
         return mean_over_frames(frame_pooled.float())
 
+    def project_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Patch tokens ``[..., Dv]`` -> the joint space ``[..., D]`` by the map the frame embedding is made with
+        (linear: the mean of the projected tokens is the frame embedding)."""
+        return self.visual_proj(tokens)
+
     def fingerprint(self) -> str:
         return weights_digest(self.state_dict(), {"name": self.name, **asdict(self.cfg)})
 

@@ -53,6 +53,7 @@ def _print(results: dict, out: Path) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from actionkit.eval.explanations import explanation_line
     from actionkit.report import write_json_atomic
 
     manifest, root = manifest_and_root(args.data, args.videos)
@@ -60,8 +61,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     records = read_split(manifest, args.split)
     result = run_tasks(args, model, records, root, cached_features(args.features, records, backbone))
     out = output_path(args.out, manifest.parent, "eval", name, args.split)
-    write_json_atomic(out, {"models": {name: result.metrics}, "split": args.split, "n_clips": result.n_clips,
-                            "skipped": len(result.skipped), "skipped_items": [s.to_dict() for s in result.skipped]})
+    report = {"models": {name: result.metrics}, "split": args.split, "n_clips": result.n_clips,
+              "skipped": len(result.skipped), "skipped_items": [s.to_dict() for s in result.skipped]}
+    if result.explanations is not None:
+        report["explanations"] = {name: result.explanations}
+    write_json_atomic(out, report)
+    if result.explanations is not None:
+        print(explanation_line(result.explanations))
     _print({name: result.metrics}, out)
     return 0
 

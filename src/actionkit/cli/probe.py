@@ -11,6 +11,7 @@ from actionkit.cli.common import (HELP, backbone_options, cached_features, commo
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
+    from actionkit.eval.explanations import explanation_line
     from actionkit.probes.actionbench import report_blocks, run_actionbench
     from actionkit.probes.controls import CONTROLS
     from actionkit.report import controls_markdown, probe_table_markdown, write_json_atomic
@@ -29,9 +30,13 @@ def cmd_probe(args: argparse.Namespace) -> int:
         "skipped": len(result.skipped), **report_blocks({name: result}),
         "skipped_items": [s.to_dict() for s in result.skipped],
     }
+    if result.explanations is not None:
+        report["explanations"] = result.explanations
     out = output_path(args.out, manifest.parent, "probe", name, args.split)
     write_json_atomic(out, report)
     print(controls_markdown(report) if controls or result.groups else probe_table_markdown(report["models"]))
+    if result.explanations is not None:
+        print("\n" + explanation_line(result.explanations))
     print(f"\n{result.n_clips} clips scored, {len(result.skipped)} skipped; chance = 0.50; JSON: {out}")
     return 0
 

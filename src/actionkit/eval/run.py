@@ -20,6 +20,7 @@ from actionkit.backbones.protocol import VideoTextModel
 from actionkit.data.clips import ReadOptions, SkippedClip
 from actionkit.data.manifest import ClipRecord
 from actionkit.eval import tasks as T
+from actionkit.eval.explanations import explanation_report
 from actionkit.eval.sets import TaskSets
 from actionkit.features.clip_features import ClipFeatures
 from actionkit.features.embeddings import ClipEmbeddings, embed_clips
@@ -35,6 +36,7 @@ class EvalResult:
     metrics: dict[str, dict[str, float]]
     n_clips: int
     skipped: list[SkippedClip] = field(default_factory=list)
+    explanations: dict | None = None     # eval.explanations.explanation_report of the clips, if the model explains
 
 
 def class_setup(clips: list[ClipRecord], classes: list[str] | None, sets: TaskSets
@@ -121,4 +123,5 @@ def evaluate(model: VideoTextModel, records: list[ClipRecord], root: Path | str,
             raise RuntimeError(f"task {task}: none of its items has a readable video")
         v = pool.rows([it.record for it in items])
         metrics[task] = T.multiple_choice(model, v, items) if task == "mcqa" else T.rcad(model, v, items)
-    return EvalResult(metrics, len(clips), skipped)
+    said = None if clips.explanations is None else explanation_report(clips.records, clips.explanations)
+    return EvalResult(metrics, len(clips), skipped, said)

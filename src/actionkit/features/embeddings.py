@@ -6,7 +6,8 @@ that encode frames independently it is the frame features flipped on T (no secon
 for others (X-CLIP) the reversed pixels are encoded again, which needs the videos.
 ``embed_clips_orders`` also gives, in the same pass, the representations of each clip with
 its frames replaced by a frame order (a function of T giving frame indices): the controls
-of ``probes.controls``.
+of ``probes.controls``. A model with ``explain(frame_tokens, frame_pooled)`` (ALT) has its
+explanation of each clip (as it is) collected in the same pass.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class ClipEmbeddings:
     video: torch.Tensor                     # [N, ...] the model's clip representation, on the CPU
     reversed: torch.Tensor | None = None    # [N, ...] of the same clips reversed in time
     skipped: list[SkippedClip] = field(default_factory=list)
+    explanations: list[dict] | None = None  # per clip, the model's own explanation (``explain``), if it gives one
 
     def __len__(self) -> int:
         return len(self.records)
@@ -40,8 +42,10 @@ class ClipEmbeddings:
 
     def extended(self, other: "ClipEmbeddings") -> "ClipEmbeddings":
         """These clips followed by ``other``'s (their reversed videos are dropped)."""
+        both = (None if self.explanations is None or other.explanations is None
+                else self.explanations + other.explanations)
         return ClipEmbeddings(self.records + other.records, torch.cat([self.video, other.video]), None,
-                              self.skipped + other.skipped)
+                              self.skipped + other.skipped, both)
 
 
 def reversed_video(model: VideoTextModel, f: VideoFeatures, pixels: torch.Tensor | None = None) -> torch.Tensor:
@@ -90,28 +94,36 @@ def embed_clips_orders(model: VideoTextModel, records: list[ClipRecord], root: P
     parts: dict[str, list] = {key: [] for key in orders}
     kept: list[ClipRecord] = []
     skipped: list[SkippedClip] = []
+    explain = getattr(model, "explain", None)
+    explanations: list[dict] = []
+
+    def add(f: VideoFeatures, pixels: torch.Tensor | None) -> None:
+        for key, pair in _orders(model, f, pixels, orders, with_reversed).items():
+            parts[key].append(pair)
+        said = explain(f.frame_tokens, f.frame_pooled) if explain is not None else None
+        if said is not None:
+            explanations.extend(said)
+
     if features is not None:
         features = features.for_records(records)
         kept, skipped = features.records, features.skipped
         for _, tokens, pooled in features.batches(256, device):
-            f = VideoFeatures(tokens, pooled, model.video_from_frames(tokens, pooled))
-            for key, pair in _orders(model, f, None, orders, with_reversed).items():
-                parts[key].append(pair)
+            add(VideoFeatures(tokens, pooled, model.video_from_frames(tokens, pooled)), None)
     else:
         for idx, pixels, _ in iter_clip_batches(records, root, model.num_frames, transform=model.preprocess,
                                                 batch_size=batch_size, workers=workers, desc="embed",
                                                 progress=progress, skipped=skipped, read=read):
             pixels = pixels.to(device)
-            for key, pair in _orders(model, model.encode_video(pixels), pixels, orders, with_reversed).items():
-                parts[key].append(pair)
+            add(model.encode_video(pixels), pixels)
             kept.extend(records[i] for i in idx.tolist())
     out = {}
     for key, pairs in parts.items():
         if not pairs:
             out[key] = ClipEmbeddings([], torch.empty(0), torch.empty(0) if with_reversed else None, skipped)
             continue
+        said = explanations if explanations and orders[key] is None else None
         out[key] = ClipEmbeddings(list(kept), torch.cat([v for v, _ in pairs]),
-                                  torch.cat([r for _, r in pairs]) if with_reversed else None, skipped)
+                                  torch.cat([r for _, r in pairs]) if with_reversed else None, skipped, said)
     return out
 
 

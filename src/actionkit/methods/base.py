@@ -56,6 +56,12 @@ class MethodHeads(nn.Module):
     def load_json_state(self, state: dict) -> None:
         """Restore ``json_state()`` after building (before the weights load)."""
 
+    def explain(self, base: VideoTextModel, frame_tokens: torch.Tensor, frame_pooled: torch.Tensor
+                ) -> list[dict] | None:
+        """Per clip, what the method says the clip is made of (ALT: its aligned entities), JSON-ready;
+        None: the method gives no explanations."""
+        return None
+
     def class_scores(self, model: VideoTextModel, video: torch.Tensor, class_names: list[str]) -> torch.Tensor | None:
         """Scores ``[Nv, C]`` of clips against classes, if the method scores classes its own way
         (CLAVER: the mean of per-view probabilities); None: the tasks' prompt ensemble."""
@@ -141,6 +147,10 @@ class MethodModel:
 
     def clip_vector(self, video: torch.Tensor) -> torch.Tensor:
         return self.heads.clip_vector(video)
+
+    def explain(self, frame_tokens: torch.Tensor, frame_pooled: torch.Tensor) -> list[dict] | None:
+        """Per clip, the heads' explanation of frame features ``[B, T, P, Dv]``, ``[B, T, D]`` (or None)."""
+        return self.heads.explain(self.base, frame_tokens.float(), frame_pooled.float())
 
     def class_scores(self, video: torch.Tensor, class_names: list[str]) -> torch.Tensor | None:
         """``[Nv, C]`` if the method scores classes its own way, else None (see ``eval.tasks.class_scores``)."""

@@ -31,6 +31,7 @@ from actionkit.backbones.protocol import VideoTextModel
 from actionkit.data.clips import ReadOptions, SkippedClip
 from actionkit.data.manifest import ClipRecord
 from actionkit.features.clip_features import ClipFeatures
+from actionkit.eval.explanations import explanation_report
 from actionkit.features.embeddings import ClipEmbeddings, embed_clips_orders
 from actionkit.probes.controls import CONTROLS
 from actionkit.probes.metrics import PROBES, ProbeResult, probe_scores, summarise
@@ -45,6 +46,7 @@ class ActionBenchResult:
     skipped: list[SkippedClip] = field(default_factory=list)
     groups: dict[str, dict[str, ProbeResult]] = field(default_factory=dict)    # family (/ order) -> probe -> result
     controls: dict[str, "ActionBenchResult"] = field(default_factory=dict)     # control name -> the same, controlled
+    explanations: dict | None = None               # eval.explanations.explanation_report, if the model explains
 
     def to_dict(self) -> dict:
         return {name: self.results[name].to_dict() for name in PROBES}
@@ -143,6 +145,9 @@ def score_with_controls(model: VideoTextModel, embedded: dict[str, ClipEmbedding
                         tie_tol: float = 1e-6) -> ActionBenchResult:
     """The probes on ``embedded["clip"]``, with every other key of ``embedded`` as a control."""
     result = score_actionbench(model, embedded["clip"], tie_tol)
+    clips = embedded["clip"]
+    if clips.explanations is not None:
+        result.explanations = explanation_report(clips.records, clips.explanations)
     result.controls = {name: score_actionbench(model, e, tie_tol) for name, e in embedded.items() if name != "clip"}
     return result
 

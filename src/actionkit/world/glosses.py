@@ -107,3 +107,23 @@ GLOSSES: dict[str, Gloss] = {
                            "it has its normal size again", "its outline",
                            "a {x} shrinking down and coming back up", "a {x} reducing then enlarging"),
 }
+
+
+# The motion primitives (``text.entities.MOTION_PRIMITIVES``) each world verb shows: the ground
+# truth ALT's explanations are checked against ("the top motion entity fits the verb").
+MOTIONS: dict[str, tuple[str, ...]] = {
+    "move_left_to_right": ("moving right",), "move_right_to_left": ("moving left",),
+    "move_bottom_to_top": ("moving up",), "move_top_to_bottom": ("moving down",),
+    "approach": ("getting bigger", "coming closer"), "recede": ("getting smaller", "going away"),
+    "grow": ("getting bigger",), "shrink": ("getting smaller",),
+    "appear": ("appearing",), "disappear": ("fading away",),
+    "open": ("opening",), "close": ("closing",), "fill": ("filling up",), "empty": ("emptying",),
+    "rotate_clockwise": ("turning clockwise",), "rotate_counterclockwise": ("turning counterclockwise",),
+    "put_into": ("going into something", "moving down"), "take_out_of": ("coming out of something", "moving up"),
+    "turn_on": ("lighting up",), "turn_off": ("going dark",),
+    "spin_clockwise": ("turning clockwise",), "spin_counterclockwise": ("turning counterclockwise",),
+    "orbit_clockwise": ("going round clockwise",), "orbit_counterclockwise": ("going round counterclockwise",),
+    "square_clockwise": ("going round clockwise",), "square_counterclockwise": ("going round counterclockwise",),
+    "out_right_and_back": ("moving right", "moving left"), "out_left_and_back": ("moving left", "moving right"),
+    "grow_then_shrink": ("getting bigger", "getting smaller"), "shrink_then_grow": ("getting smaller", "getting bigger"),
+}
