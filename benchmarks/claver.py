@@ -86,12 +86,14 @@ def mean_std(values: list[float]) -> dict[str, float]:
 
 
 def trained(method_name: str, folder: Path, cfg, seed: int, features: ClipFeatures, backbone, backbone_dir: Path,
-            epochs: int | None = None) -> dict:
-    """Train (or reuse) a method with ``cfg`` and its default training at ``seed`` on ``features``; its summary.
-    A folder holding another config, or a run cut short, is trained again from scratch."""
+            epochs: int | None = None, batch_size: int | None = None) -> dict:
+    """Train (or reuse) a method with ``cfg`` and its default training at ``seed`` on ``features`` (``epochs``,
+    ``batch_size``: other than the defaults); its summary. A folder holding another config, or a run cut short, is
+    trained again from scratch."""
     method = METHODS[method_name]
     train = method.train_defaults
-    train = type(train)(**{**asdict(train), "seed": seed, "epochs": epochs or train.epochs})
+    train = type(train)(**{**asdict(train), "seed": seed, "epochs": epochs or train.epochs,
+                           "batch_size": batch_size or train.batch_size})
     meta = folder / METHOD_FILE
     if meta.is_file():
         saved = read_json(meta)

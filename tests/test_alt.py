@@ -143,13 +143,17 @@ def test_train_alt_then_probe_eval_and_compare_explain_every_clip(tiny_world, ti
     meta = json.loads((out / "method.json").read_text())
     assert meta["config"]["merge_r"] == 3 and meta["summary"]["entity_counts"]["motion"] > 0
     model = load_model(out, backbone=tiny_backbone)
-    assert model.heads.entity_embeddings.shape[0] == len(meta["heads_state"]["entities"])
+    entities = model.heads.entity_embeddings
+    assert entities.shape[0] == len(meta["heads_state"]["entities"])
+    assert torch.allclose(entities.norm(dim=-1), torch.ones(len(entities)))      # the saved embeddings, not zeros
+    texts = [f"{e['unit']}: {e['description']}" for e in meta["heads_state"]["entities"][:3]]
+    assert torch.allclose(entities[:3], tiny_backbone.encode_text(texts).pooled, atol=1e-5)
 
     assert main(["probe", *common, "--model", str(out), "--workers", "0", "--out", str(tmp_path / "p.json")]) == 0
     assert "explanations of" in capsys.readouterr().out
     report = json.loads((tmp_path / "p.json").read_text())
     test_ids = {r.id for r in read_manifest(tiny_world / "manifest.jsonl", split="test")}
-    said = report["explanations"]
+    said = report["explanations"]["alt"]
     assert set(said["clips"]) == test_ids and said["checked"]["object"] == len(test_ids)
     clip = next(iter(said["clips"].values()))
     assert set(clip["top"]) == set(KINDS) and len(clip["frames"]) == tiny_backbone.num_frames
@@ -176,5 +180,7 @@ def test_explanations_are_checked_against_the_manifest(tiny_world):
     assert explanation_report(records, right)["both"] == 1.0
     report = explanation_report(records, wrong)
     assert report["object_named"] == 0.0 and report["motion_fits"] == 0.0 and report["checked"]["both"] == 3
+    without_motion = explanation_report(records, [{"top": {"object": r.object}} for r in records])
+    assert without_motion["object_named"] == 1.0 and without_motion["motion_fits"] is None   # not checked, not wrong
     with pytest.raises(ValueError, match="2 explanations for 3 clips"):
         explanation_report(records, right[:2])

@@ -31,7 +31,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
         "skipped_items": [s.to_dict() for s in result.skipped],
     }
     if result.explanations is not None:
-        report["explanations"] = result.explanations
+        report["explanations"] = {name: result.explanations}
     out = output_path(args.out, manifest.parent, "probe", name, args.split)
     write_json_atomic(out, report)
     print(controls_markdown(report) if controls or result.groups else probe_table_markdown(report["models"]))

@@ -7,15 +7,16 @@ what the manifest says the clips show.
      "clips": {clip id: explanation}}
 
 - ``object_named``: the explanation's top ``object`` entity is the record's ``object`` (or one of
-  its ``placeholders``), over the clips that name one;
+  its ``placeholders``), over the clips that name one (and whose explanation has an object);
 - ``motion_fits``: its top ``motion`` entity is one of the motion primitives the verb shows
-  (``world.glosses.MOTIONS``), over the clips whose verb the lexicon knows;
+  (``world.glosses.MOTIONS``), over Action World clips (whose explanation has a motion);
 - ``both``: both hold, over the clips where both are checked. A share with nothing to check is None.
 """
 
 from __future__ import annotations
 
 from actionkit.data.manifest import ClipRecord
+from actionkit.world.downstream import is_world
 from actionkit.world.glosses import MOTIONS
 
 
@@ -38,14 +39,15 @@ def explanation_report(records: list[ClipRecord], explanations: list[dict]) -> d
     if len(records) != len(explanations):
         raise ValueError(f"{len(explanations)} explanations for {len(records)} clips")
     objects, motions, both = [], [], []
+    on_world = is_world(records)
     for record, said in zip(records, explanations):
         top = said.get("top", {})
         named = fits = None
-        if _objects(record):
-            named = _norm(top.get("object", "")) in _objects(record)
+        if _objects(record) and "object" in top:
+            named = _norm(top["object"]) in _objects(record)
             objects.append(named)
-        if record.verb in MOTIONS:
-            fits = top.get("motion") in MOTIONS[record.verb]
+        if on_world and "motion" in top:
+            fits = top["motion"] in MOTIONS[record.verb]
             motions.append(fits)
         if named is not None and fits is not None:
             both.append(named and fits)

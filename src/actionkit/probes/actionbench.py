@@ -30,8 +30,8 @@ import torch
 from actionkit.backbones.protocol import VideoTextModel
 from actionkit.data.clips import ReadOptions, SkippedClip
 from actionkit.data.manifest import ClipRecord
-from actionkit.features.clip_features import ClipFeatures
 from actionkit.eval.explanations import explanation_report
+from actionkit.features.clip_features import ClipFeatures
 from actionkit.features.embeddings import ClipEmbeddings, embed_clips_orders
 from actionkit.probes.controls import CONTROLS
 from actionkit.probes.metrics import PROBES, ProbeResult, probe_scores, summarise

@@ -68,9 +68,9 @@ MOTION_PRIMITIVES: dict[str, str] = {
     "staying still": "nothing moves",
 }
 
-# The lexicon's "things" (``world.glosses``) are sorted into kinds by these words.
-_BODY_WORDS = ("hand", "finger", "arm")
-_SCENE_WORDS = ("background", "camera", "surface", "path", "centre", "corner", "side")
+# The lexicon's "things" (``world.glosses``) are sorted into kinds by these whole words.
+_BODY_WORDS = {"hand", "hands", "finger", "fingers", "arm", "arms"}
+_SCENE_WORDS = {"background", "camera", "surface", "path", "centre", "corner", "corners", "side", "sides"}
 
 
 @dataclass(frozen=True)
@@ -92,11 +92,16 @@ def _unit(thing: str) -> str:
 
 
 def _kind_of_thing(unit: str) -> str:
-    if any(w in unit for w in _BODY_WORDS):
+    words = set(unit.lower().split())
+    if words & _BODY_WORDS:
         return "body_part"
-    if any(w in unit for w in _SCENE_WORDS):
+    if words & _SCENE_WORDS:
         return "scene"
     return "object"
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
 
 
 def build_corpus(records: Iterable[ClipRecord], glosses: Mapping[str, object] | None = None,
@@ -115,11 +120,11 @@ def build_corpus(records: Iterable[ClipRecord], glosses: Mapping[str, object] | 
     for unit, description in BODY_PARTS.items():
         add(unit, description, "body_part")
     for noun in build_vocabulary(records):
-        add(noun, f"a {noun}, an object someone handles", "object")
+        add(noun, f"{_a(noun)}, an object someone handles", "object")
     for gloss in (glosses or {}).values():
         for thing in getattr(gloss, "things", ()):
             unit = _unit(thing)
-            add(unit, thing.replace("{x}", "object"), _kind_of_thing(unit))
+            add(unit, thing.replace("{x}", "the object"), _kind_of_thing(unit))
     for unit, description in SCENES.items():
         add(unit, description, "scene")
     for unit, description in MOTION_PRIMITIVES.items():

@@ -51,8 +51,9 @@ def bipartite_soft_matching(x: torch.Tensor, size: torch.Tensor, r: int, protect
     if r == 0:
         return x, size, positions.expand(n, m).clone()
     a_pos, b_pos = positions[0::2], positions[1::2]                                # [Ma], [Mb]
-    xn = F.normalize(x.float(), dim=-1)
-    scores = xn[:, a_pos] @ xn[:, b_pos].transpose(1, 2)                           # [N, Ma, Mb]
+    with torch.autocast(x.device.type, enabled=False):     # fp32 cosines, so bf16 autocast does not change merges
+        xn = F.normalize(x.float(), dim=-1)
+        scores = xn[:, a_pos] @ xn[:, b_pos].transpose(1, 2)                       # [N, Ma, Mb]
     if protect_first:
         scores[:, 0, :] = -torch.inf                                               # the summary token stays
     best, partner = scores.max(dim=-1)                                             # [N, Ma]

@@ -47,7 +47,6 @@ over queries; the caption contrastive term.
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass, field
 
@@ -61,15 +60,14 @@ from actionkit.eval.tasks import TEMPLATES
 from actionkit.features.clip_features import ClipFeatures
 from actionkit.features.text_table import TextTable
 from actionkit.methods.alt.merge import Regions, merge_regions, pool
-from actionkit.methods.base import Method, MethodHeads, TrainingPlan, backbone_of, probe_shapes
+from actionkit.methods.base import (Method, MethodHeads, TrainingPlan, backbone_of, probe_shapes,
+                                   temperature_without_decay)
 from actionkit.methods.config import check_choice, check_objectives
 from actionkit.scoring import CosineScoring
 from actionkit.tasksets import class_vocabulary
 from actionkit.text.entities import KINDS, Entity, build_corpus, read_entities
 from actionkit.train.losses import video_text_contrastive_loss
 from actionkit.train.trainer import TrainerConfig
-
-log = logging.getLogger(__name__)
 
 OBJECTIVES = ("cls", "vtc")
 PROJECTIONS = ("backbone", "tuned", "learned")
@@ -127,13 +125,14 @@ class AltConfig:
 
 def grid_positions(num_patches: int) -> torch.Tensor:
     """``[1 + P, 2]``: (row, column) in [-1, 1] of the summary (the centre) and of each patch place
-    (a square grid in row-major order; otherwise a row)."""
+    (a square grid in row-major order; otherwise one row through the middle)."""
     side = math.isqrt(num_patches)
-    if side * side == num_patches:
+    if side * side == num_patches and side > 1:
         rows, cols = torch.meshgrid(torch.arange(side), torch.arange(side), indexing="ij")
-        xy = torch.stack([rows.flatten(), cols.flatten()], dim=-1).float() / max(side - 1, 1)
+        xy = torch.stack([rows.flatten(), cols.flatten()], dim=-1).float() / (side - 1)
     else:
-        xy = torch.stack([torch.zeros(num_patches), torch.arange(num_patches) / max(num_patches - 1, 1)], dim=-1)
+        xy = torch.stack([torch.full((num_patches,), 0.5), torch.arange(num_patches) / max(num_patches - 1, 1)], dim=-1)
+        xy[:, 1] = xy[:, 1] if num_patches > 1 else 0.5
     return torch.cat([torch.full((1, 2), 0.5), xy]) * 2 - 1
 
 
@@ -253,8 +252,9 @@ class AltHeads(CosineScoring, MethodHeads):
                 emb = emb + self.region_residual(emb)
         else:
             emb = self.region_proj(pool(x.float(), regions))
-        emb = F.normalize(emb, dim=-1).view(b, t, -1, self.embed_dim)                       # [B, T, R, D]
-        logits = self.cfg.align_scale * emb @ self.entity_embeddings.t()                   # [B, T, R, E]
+        with torch.autocast(emb.device.type, enabled=False):        # fp32 cosines: no bf16 ties decide the argmax
+            emb = F.normalize(emb.float(), dim=-1).view(b, t, -1, self.embed_dim)          # [B, T, R, D]
+            logits = self.cfg.align_scale * emb @ self.entity_embeddings.t()               # [B, T, R, E]
         if self.cfg.assignment == "hard":
             assign = (F.gumbel_softmax(logits, tau=self.cfg.tau, hard=True) if self.training
                       else F.one_hot(logits.argmax(-1), logits.shape[-1]).to(logits.dtype))
@@ -293,15 +293,14 @@ class AltHeads(CosineScoring, MethodHeads):
         return self.logit_scale.exp().clamp(max=100)
 
     def optimizer_groups(self) -> list[dict]:
-        rest = [p for name, p in self.named_parameters() if name != "logit_scale"]
-        return [{"params": rest}, {"params": [self.logit_scale], "weight_decay": 0.0}]
+        return temperature_without_decay(self)
 
     # -- explanations -----------------------------------------------------------------------------
     @torch.no_grad()
     def explain(self, base: VideoTextModel, frame_tokens: torch.Tensor, frame_pooled: torch.Tensor,
                 top: int = 5) -> list[dict]:
         """Per clip: the entities its regions were aligned to (argmax), per frame and overall, with the
-        share of the frame's patches they cover; and per kind the entity closest to the clip's regions
+        share of the frame's tokens they cover (the summary token counts as one); and per kind the entity closest to the clip's regions
         (the mean over frames of the highest cosine of a region)."""
         was = self.training
         self.eval()
@@ -310,16 +309,16 @@ class AltHeads(CosineScoring, MethodHeads):
         finally:
             self.train(was)
         b, t, r, e = a.logits.shape
-        chosen = a.logits.argmax(-1)                                                         # [B, T, R]
-        share = (a.regions.sizes / a.regions.sizes.sum(-1, keepdim=True)).view(b, t, r)
-        closest = a.logits.amax(dim=2).mean(dim=1)                                           # [B, E]
+        chosen = a.logits.argmax(-1).cpu()                                                   # [B, T, R]
+        share = (a.regions.sizes / a.regions.sizes.sum(-1, keepdim=True)).view(b, t, r).float().cpu()
+        closest = a.logits.amax(dim=2).mean(dim=1).cpu()                                     # [B, E]
         kinds = sorted({en.kind for en in self.entities}, key=KINDS.index)
-        of_kind = {k: torch.tensor([en.kind == k for en in self.entities], device=closest.device) for k in kinds}
+        of_kind = {k: torch.tensor([en.kind == k for en in self.entities]) for k in kinds}
         out = []
         for i in range(b):
-            frames, totals = [], torch.zeros(e, device=share.device)
+            frames, totals = [], torch.zeros(e)
             for f in range(t):
-                per = torch.zeros(e, device=share.device).index_add_(0, chosen[i, f], share[i, f])
+                per = torch.zeros(e).index_add_(0, chosen[i, f], share[i, f])
                 totals += per
                 ranked = per.argsort(descending=True)[:top]
                 frames.append([{"unit": self.entities[j].unit, "share": round(float(per[j]), 3)}
