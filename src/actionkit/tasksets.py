@@ -10,6 +10,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from actionkit.data.manifest import ClipRecord
 from actionkit.eval.sets import TaskSets, label_name, read_class_list, read_counterfactuals, read_mcqa
 from actionkit.world import downstream as world
@@ -42,6 +44,17 @@ def task_sets(records: list[ClipRecord], files: TaskFiles = TaskFiles(), tasks: 
             world.rcad_items(records) if on_world else None)
     names = {verb: world.class_name(verb) for verb in counts} if on_world else {}
     return TaskSets(class_lists, names, questions, counterfactuals)
+
+
+def training_labels(records: list[ClipRecord], classify: bool) -> tuple[list[str], torch.Tensor]:
+    """The sorted labels of ``records`` and each record's index among them ``[N]``; with ``classify``, fewer
+    than two labels is a ValueError (a classifier needs two classes)."""
+    labels_sorted = sorted({r.verb for r in records})
+    if classify and len(labels_sorted) < 2:
+        raise ValueError(f"classification needs at least two classes among the training clips, found "
+                         f"{len(labels_sorted)}")
+    label_of = {label: i for i, label in enumerate(labels_sorted)}
+    return labels_sorted, torch.tensor([label_of[r.verb] for r in records])
 
 
 def class_vocabulary(records: list[ClipRecord]) -> tuple[dict[str, str], dict[str, Gloss]]:

@@ -65,7 +65,7 @@ from actionkit.methods.base import (Method, MethodHeads, TrainingPlan, backbone_
                                    temperature_without_decay)
 from actionkit.methods.config import check_choice, check_objectives
 from actionkit.scoring import CosineScoring
-from actionkit.tasksets import class_vocabulary
+from actionkit.tasksets import class_vocabulary, training_labels
 from actionkit.text.entities import KINDS, Entity, build_corpus, read_entities
 from actionkit.train.losses import video_text_contrastive_loss
 from actionkit.train.trainer import TrainerConfig
@@ -302,10 +302,7 @@ def prepare(base: VideoTextModel, heads: AltHeads, data: ClipFeatures, cfg: AltC
     records = data.records
     entities, source = entity_corpus(records, cfg)
     names, _ = class_vocabulary(records)
-    labels_sorted = sorted({r.verb for r in records})
-    if "cls" in cfg.objectives and len(labels_sorted) < 2:
-        raise ValueError(f"classification needs at least two classes among the training clips, found "
-                         f"{len(labels_sorted)}")
+    labels_sorted, labels = training_labels(records, "cls" in cfg.objectives)
     prompts = [tpl.format(names.get(label, label_name(label))) for label in labels_sorted for tpl in TEMPLATES]
     captions = [r.caption for r in records]
     table = TextTable.build(base, [e.text for e in entities] + prompts + captions)
@@ -313,8 +310,6 @@ def prepare(base: VideoTextModel, heads: AltHeads, data: ClipFeatures, cfg: AltC
     text = F.normalize(table.pooled.float(), dim=-1)                                    # [U, D], frozen
     classes = F.normalize(text[table.ids(prompts)].view(len(labels_sorted), len(TEMPLATES), -1).mean(1), dim=-1)
     classes = classes.to(device)                                                        # [C, D]: prompt ensemble
-    label_of = {label: i for i, label in enumerate(labels_sorted)}
-    labels = torch.tensor([label_of[r.verb] for r in records])
     caption_ids = table.ids(captions)
     weights = {k: cfg.loss_weights.get(k, 1.0) for k in cfg.objectives}
     tokens, pooled = data.frame_tokens, data.frame_pooled

@@ -50,7 +50,7 @@ from actionkit.methods.claver.masks import MASK_KINDS
 from actionkit.methods.claver.temporal import (KroneckerTransformer, MultiFrameIntegration, TemporalShape,
                                                mean_of_normalised)
 from actionkit.scoring import CosineScoring
-from actionkit.tasksets import class_vocabulary
+from actionkit.tasksets import class_vocabulary, training_labels
 from actionkit.text.prompts import KINDS, PROMPT_SETS, PromptBank, build_bank, read_descriptions
 from actionkit.train.losses import video_text_contrastive_loss
 from actionkit.train.trainer import TrainerConfig
@@ -184,10 +184,7 @@ def prepare(base: VideoTextModel, heads: ClaverHeads, data: ClipFeatures, cfg: C
     records = data.records
     names, glosses = class_vocabulary(records)
     heads.bank = prompt_bank(names, glosses, cfg)
-    labels_sorted = sorted({r.verb for r in records})
-    if "cls" in cfg.objectives and len(labels_sorted) < 2:
-        raise ValueError(f"classification needs at least two classes among the training clips, found "
-                         f"{len(labels_sorted)}")
+    labels_sorted, labels = training_labels(records, "cls" in cfg.objectives)
     class_views = [heads.bank.of(names.get(label, label_name(label))) for label in labels_sorted]
     captions = [r.caption for r in records]
     table = TextTable.build(base, [t for views in class_views for t in views] + captions)
@@ -195,8 +192,6 @@ def prepare(base: VideoTextModel, heads: ClaverHeads, data: ClipFeatures, cfg: C
     view_ids = [table.ids(list(views)) for views in class_views]               # per class [n_c]
     num_views = torch.tensor([len(v) for v in view_ids])
     padded = torch.stack([v[torch.arange(int(num_views.max())) % len(v)] for v in view_ids])  # [C, Vmax]
-    label_of = {label: i for i, label in enumerate(labels_sorted)}
-    labels = torch.tensor([label_of[r.verb] for r in records])
     caption_ids = table.ids(captions)
     weights = {k: cfg.loss_weights.get(k, 1.0) for k in cfg.objectives}
     tokens, pooled = data.frame_tokens, data.frame_pooled
